@@ -1,0 +1,71 @@
+/*
+ * server - the skeleton every network daemon runs on.
+ *
+ * master binds the listening sockets and starts a daemon with them as fds
+ * 3, 4, ... and describes them in the environment (see master(8)):
+ *
+ *   TERN_SERVICE       service name from services.conf
+ *   TERN_LISTEN_FDS    how many listening fds start at 3
+ *   TERN_LISTEN_NAMES  their addresses, space separated, for logs
+ *   TERN_TLS           none | starttls | implicit
+ *   TERN_STATUS_FD     socket to master: we report session counts; EOF
+ *                      means master is gone and we drain and exit
+ *   TERN_USER, TERN_CHROOT   who to become, where to chroot (root only)
+ *
+ * server_main() does, once for everyone: read tern.conf, open logs, call
+ * before_drop (still root: read TLS keys), chroot and drop to the mail user
+ * before the first network byte, ignore SIGPIPE, run the libevent loop,
+ * accept connections and hand each to on_client, SIGHUP = re-read config,
+ * reopen logs and call on_reload, SIGTERM = stop accepting, let sessions
+ * finish (master_drain_timeout at most), exit.  A daemon never calls
+ * setuid, chroot or signal itself.
+ */
+#ifndef TERN_SERVER_H
+#define TERN_SERVER_H
+
+#include <event2/event.h>
+#include <event2/util.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+struct server_listener {
+	int index;            /* 0.. in TERN_LISTEN_FDS order */
+	const char *name;     /* "127.0.0.1:25", "unix:/path" */
+	const char *tls;      /* "none", "starttls", "implicit" */
+};
+
+struct server_hooks {
+	const char *name;              /* program name for logs */
+	enum log_subsys log;           /* subsystem for the skeleton's lines */
+	/* Arguments after "-c DIR" (the service's args from services.conf),
+	 * argv[0] is the program; 0 or -1 (usage error).  NULL: none taken. */
+	int (*args)(int argc, char **argv);
+	/* Still root (when started as root): open key files.  0 or -1. */
+	int (*before_drop)(void);
+	/* Unprivileged, event base ready: open maps, clients.  0 or -1. */
+	int (*after_drop)(struct event_base *base);
+	/* A new connection; the daemon owns fd and must call
+	 * server_session_end() once when the session is over. */
+	void (*on_client)(evutil_socket_t fd, const struct sockaddr *sa,
+	    socklen_t salen, const struct server_listener *l);
+	/* After SIGHUP re-read tern.conf and reopened logs. */
+	void (*on_reload)(void);
+	/* Stop requested: listeners are closed; wind sessions down. */
+	void (*on_drain)(void);
+};
+
+/* Run the daemon; returns the process exit status. */
+int server_main(int argc, char **argv, const struct server_hooks *hooks);
+
+struct event_base *server_base(void);
+const char *server_service(void);   /* TERN_SERVICE */
+/* Sessions open in this process. */
+unsigned server_sessions(void);
+/* A session handed out by on_client has ended. */
+void server_session_end(void);
+/* True once a drain has started (refuse new work politely). */
+bool server_draining(void);
+
+#endif

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Install the sample config tree without overwriting an admin's files.
+set -eu
+src=$1 dst=$2
+for f in tern.conf services.conf; do
+	if [ -e "$dst/$f" ]; then
+		echo "keeping existing $dst/$f"
+	else
+		install -m 644 "$src/$f" "$dst/$f"
+	fi
+done
