@@ -116,9 +116,11 @@ int ipc_hello_check(const struct ipc_msg *m, const char **error_r);
 /* --- blocking sockets (ipc_sock.c) --- */
 
 /*
- * Listen on the Unix socket path: a stale socket there is removed (any
- * other kind of file is an error), the socket gets mode 0660 before it
- * accepts connections.  Returns the listening fd (close-on-exec), or -1.
+ * Listen on the Unix socket path.  A socket already there is taken to be
+ * stale (one listener per path; master restarts it) and removed; any
+ * other kind of file is an error and left alone.  The socket gets mode
+ * 0660 before it accepts connections.  Returns the listening fd
+ * (blocking, close-on-exec), or -1.
  */
 int ipc_listen_unix(const char *path, const char **error_r);
 /* Connect to the Unix socket path; returns a blocking fd or -1. */

@@ -3,11 +3,9 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/util.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "ipc.h"
@@ -66,7 +64,7 @@ ipc_conn_dispatch(struct ipc_conn *c, const struct ipc_msg *m)
 	c->peer = xstrdup(ipc_msg_get_str(m, "name"));
 }
 
-/* Decode and dispatch every complete frame; false once we must stop. */
+/* Decode and dispatch one frame; false if none is complete or we stop. */
 static bool
 ipc_conn_read_one(struct ipc_conn *c, struct evbuffer *in)
 {
@@ -146,6 +144,7 @@ ipc_conn_new(struct event_base *base, int fd, const char *myname, size_t max,
 	struct ipc_msg *hello;
 
 	ASSERT(max >= IPC_MAX_MIN && max <= IPC_MAX_MAX);
+	ASSERT(on_msg != NULL && on_close != NULL);
 	if (evutil_make_socket_nonblocking(fd) < 0)
 		die("ipc: cannot make fd %d non-blocking", fd);
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);

@@ -34,6 +34,7 @@ static struct {
 	int fd[LOG_NSUBSYS];
 	enum log_level level[LOG_NSUBSYS];
 	bool level_forced[LOG_NSUBSYS];
+	enum log_subsys main;
 } lg = { .fd = { [0 ... LOG_NSUBSYS - 1] = -1 } };
 
 const char *
@@ -110,7 +111,7 @@ log_fd(enum log_subsys s)
 static bool
 log_fatal_hook(const char *msg)
 {
-	log_write(LOG_MASTER, LOG_LEVEL_EXC, "%s", msg);
+	log_write(lg.main, LOG_LEVEL_EXC, "%s", msg);
 	return lg.to_stderr;
 }
 
@@ -143,6 +144,13 @@ log_close(void)
 	xfree(&lg.ident);
 	xfree(&lg.dir);
 	xalloc_fatal_hook = NULL;
+}
+
+void
+log_set_main(enum log_subsys s)
+{
+	ASSERT(s < LOG_NSUBSYS);
+	lg.main = s;
 }
 
 void

@@ -46,6 +46,9 @@ enum log_level {
  * loaded config when available; log_set_level() overrides.
  */
 void log_open(const char *ident, const char *dir, bool use_syslog);
+/* The subsystem die() and BUG() write to (default LOG_MASTER); the server
+ * skeleton sets the daemon's own, since master.log is master's alone. */
+void log_set_main(enum log_subsys s);
 /* Re-open every file (after logrotate moved them); re-read levels. */
 void log_reopen(void);
 void log_close(void);

@@ -13,6 +13,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "xalloc.h"
 
 #define SERVER_MAX_LISTENERS 64
@@ -26,6 +27,7 @@ static struct {
 	struct server_listener lis[SERVER_MAX_LISTENERS];
 	struct evconnlistener *evl[SERVER_MAX_LISTENERS];
 	struct ipc_conn *status;
+	SSL_CTX *tls;
 	unsigned sessions;
 	unsigned long long accepted;
 	bool draining;
@@ -38,6 +40,12 @@ struct event_base *
 server_base(void)
 {
 	return srv.base;
+}
+
+SSL_CTX *
+server_tls_ctx(void)
+{
+	return srv.tls;
 }
 
 const char *
@@ -307,6 +315,23 @@ server_open_status(void)
 	server_report();
 }
 
+/* Before the privilege drop: the key file may be readable by root only.
+ * A certificate change reaches us as a restart by master, not a reload. */
+static void
+server_open_tls(void)
+{
+	const char *mode = getenv("TERN_TLS");
+	struct tls_settings ts;
+	char *err = NULL;
+
+	if (mode == NULL || strcmp(mode, "none") == 0)
+		return;
+	tls_settings_from_conf(&ts);
+	srv.tls = tls_server_ctx_new(&ts, &err);
+	if (srv.tls == NULL)
+		die("%s: TLS: %s", srv.service, err);
+}
+
 static void
 server_usage(const char *name)
 {
@@ -335,8 +360,10 @@ server_main(int argc, char **argv, const struct server_hooks *hooks)
 	if (conf_load(srv.conf_path, &err) < 0)
 		die("%s", err);
 	log_open(hooks->name, conf_str("log_dir"), conf_bool("log_syslog"));
+	log_set_main(hooks->log);
 	server_read_env();
 	signal(SIGPIPE, SIG_IGN);
+	server_open_tls();
 	if (hooks->before_drop != NULL && hooks->before_drop() < 0)
 		die("%s: start-up failed", srv.service);
 	server_drop_privileges();
@@ -370,6 +397,7 @@ server_main(int argc, char **argv, const struct server_hooks *hooks)
 	if (srv.report_timer != NULL)
 		event_free(srv.report_timer);
 	ipc_conn_free(&srv.status);
+	tls_ctx_free(&srv.tls);
 	event_base_free(srv.base);
 	free(srv.conf_path);
 	log_close();

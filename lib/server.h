@@ -12,8 +12,10 @@
  *                      means master is gone and we drain and exit
  *   TERN_USER, TERN_CHROOT   who to become, where to chroot (root only)
  *
- * server_main() does, once for everyone: read tern.conf, open logs, call
- * before_drop (still root: read TLS keys), chroot and drop to the mail user
+ * server_main() does, once for everyone: read tern.conf, open logs, build
+ * the TLS server context from the tls_* keys when TERN_TLS is not "none"
+ * (still root: key files may be root-only), call before_drop, chroot and
+ * drop to the mail user
  * before the first network byte, ignore SIGPIPE, run the libevent loop,
  * accept connections and hand each to on_client, SIGHUP = re-read config,
  * reopen logs and call on_reload, SIGTERM = stop accepting, let sessions
@@ -27,6 +29,8 @@
 #include <event2/util.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 #include "log.h"
 
@@ -60,6 +64,8 @@ struct server_hooks {
 int server_main(int argc, char **argv, const struct server_hooks *hooks);
 
 struct event_base *server_base(void);
+/* The TLS server context (TERN_TLS starttls or implicit), else NULL. */
+SSL_CTX *server_tls_ctx(void);
 const char *server_service(void);   /* TERN_SERVICE */
 /* Sessions open in this process. */
 unsigned server_sessions(void);

@@ -86,6 +86,12 @@ struct tls_settings {
 void tls_settings_defaults(struct tls_settings *s);
 
 /*
+ * The defaults, then the tls_* keys of the loaded tern.conf (tls_conf.c).
+ * The strings point into the config and are valid until the next load.
+ */
+void tls_settings_from_conf(struct tls_settings *s);
+
+/*
  * Check the parts of *s that need no files: min_protocol is one we allow
  * (TLSv1.2 or TLSv1.3; NULL or "" means TLSv1.2; anything older is
  * refused), the sizes are not negative.  Returns 0, or -1 with *error_r

@@ -22,7 +22,15 @@
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "tls.h"
 #include "xalloc.h"
+
+#include <sys/stat.h>
+
+/* What the TLS files were at the last (re)load: a certificate renewed
+ * on disk makes the next reload restart the services that use TLS, since
+ * their unprivileged workers cannot read a root-only key again. */
+static char *tls_stamp;
 
 struct service *
 service_find(const char *name)
@@ -91,13 +99,74 @@ master_paths(void)
 	M.stopped_path = xasprintf("%s/stopped-services", conf_str("state_dir"));
 }
 
+static char *
+tls_stamp_now(void)
+{
+	static const char *const keys[] = { "tls_cert_file", "tls_key_file",
+	    "tls_chain_file" };
+	struct buf *b = buf_new(128);
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		const char *p = conf_str(keys[i]);
+
+		if (*p != '\0' && stat(p, &st) == 0)
+			buf_printf(b, "%s:%llu:%lld.%09ld:%lld;", p,
+			    (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
+			    st.st_mtim.tv_nsec, (long long)st.st_size);
+		else
+			buf_printf(b, "%s:-;", p);
+	}
+	/* Any tls_* setting counts too (protocols, ciphers ...). */
+	for (size_t i = 0; i < conf_table_len; i++)
+		if (strncmp(conf_table[i].name, "tls_", 4) == 0)
+			buf_printf(b, "%s=%s;", conf_table[i].name,
+			    conf_text(conf_table[i].name));
+	char *s = buf_steal(b);
+	buf_free(&b);
+	return s;
+}
+
+/* Master loads the TLS files itself before any worker does, so a broken
+ * certificate is refused with the config instead of crash-looping. */
+static int
+tls_check(const struct service_table *t, char **error_r)
+{
+	struct tls_settings ts;
+	SSL_CTX *ctx;
+	char *err = NULL;
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->svc[i].tls, "none") != 0)
+			break;
+	if (i == t->n)
+		return 0;
+	tls_settings_from_conf(&ts);
+	ctx = tls_server_ctx_new(&ts, &err);
+	if (ctx == NULL) {
+		*error_r = xasprintf("%s: service '%s' needs TLS: %s",
+		    M.conf_path, t->svc[i].name, err);
+		free(err);
+		return -1;
+	}
+	tls_ctx_free(&ctx);
+	return 0;
+}
+
 /* Read both files; on success the new service table is in *t. */
 static int
 master_read(struct service_table *t, char **error_r)
 {
 	if (conf_load(M.conf_path, error_r) < 0)
 		return -1;
-	return services_load(M.services_path, t, error_r);
+	if (services_load(M.services_path, t, error_r) < 0)
+		return -1;
+	if (tls_check(t, error_r) < 0) {
+		services_free(t);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -109,6 +178,7 @@ master_load(char **error_r)
 	if (master_read(&t, error_r) < 0)
 		return -1;
 	master_paths();
+	tls_stamp = tls_stamp_now();
 	for (size_t i = 0; i < t.n; i++) {
 		struct service *s = service_new(&t.svc[i]);
 
@@ -126,7 +196,11 @@ static void
 master_apply(struct service_table *t)
 {
 	struct service *old = M.services, *keep = NULL, **tail = &keep;
+	char *stamp = tls_stamp_now();
+	bool tls_changed = strcmp(stamp, tls_stamp) != 0;
 
+	free(tls_stamp);
+	tls_stamp = stamp;
 	M.services = NULL;
 	for (size_t i = 0; i < t->n; i++) {
 		struct service_conf *sc = &t->svc[i];
@@ -136,7 +210,8 @@ master_apply(struct service_table *t)
 			if (strcmp((*op)->conf.name, sc->name) == 0)
 				break;
 		if (*op != NULL && service_conf_same_spawn(&(*op)->conf, sc) &&
-		    (*op)->error == NULL) {
+		    (*op)->error == NULL &&
+		    !(tls_changed && strcmp(sc->tls, "none") != 0)) {
 			s = *op;
 			*op = s->next;
 			/* Fewer workers: drain the extra slots. */

@@ -187,12 +187,23 @@ static int
 services_check(const struct service_table *t, const char *file,
     char **error_r)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (t->svc[i].program == NULL) {
+	for (size_t i = 0; i < t->n; i++) {
+		const struct service_conf *sc = &t->svc[i];
+
+		if (sc->program == NULL) {
 			*error_r = xasprintf("%s:%d: service '%s' has no program",
-			    file, t->svc[i].line, t->svc[i].name);
+			    file, sc->line, sc->name);
 			return -1;
 		}
+		if (strcmp(sc->tls, "none") != 0 &&
+		    (*conf_str("tls_cert_file") == '\0' ||
+		    *conf_str("tls_key_file") == '\0')) {
+			*error_r = xasprintf("%s:%d: service '%s' uses tls = %s "
+			    "but tls_cert_file or tls_key_file is not set in "
+			    "tern.conf", file, sc->line, sc->name, sc->tls);
+			return -1;
+		}
+	}
 	return 0;
 }
 
