@@ -385,6 +385,8 @@ server_main(int argc, char **argv, const struct server_hooks *hooks)
 	event_base_dispatch(srv.base);
 
 	log_detail(hooks->log, "%s: exiting", srv.service);
+	if (hooks->on_exit != NULL)
+		hooks->on_exit();
 	for (int i = 0; i < srv.nlisten; i++) {
 		if (srv.evl[i] != NULL)
 			evconnlistener_free(srv.evl[i]);

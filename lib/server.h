@@ -58,6 +58,9 @@ struct server_hooks {
 	void (*on_reload)(void);
 	/* Stop requested: listeners are closed; wind sessions down. */
 	void (*on_drain)(void);
+	/* The loop is over (drained, or master_drain_timeout passed): free
+	 * whatever sessions are left, before the event base goes. */
+	void (*on_exit)(void);
 };
 
 /* Run the daemon; returns the process exit status. */

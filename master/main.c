@@ -104,7 +104,9 @@ master_stop_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 master_stop(const char *why)
 {
-	long long ms = conf_time_ms("master_drain_timeout");
+	/* A second of grace beyond the children's own drain timer, so they
+	 * get to exit (and clean up) by themselves first. */
+	long long ms = conf_time_ms("master_drain_timeout") + 1000;
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (M.stopping)

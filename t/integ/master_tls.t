@@ -99,6 +99,7 @@ try:
     first = rl(f)
     ok(first.startswith("+TLS TLSv1.3"), "first answer after the handshake "
        "is ours, the injected line was dropped: " + first)
+    f.close()
     s.close()
 
     # A renewed certificate: reload restarts the TLS services only.

@@ -141,7 +141,7 @@ class Instance:
     def adminctl(self, *args, timeout=30):
         p = subprocess.run([os.path.join(BIN, "adminctl"), "-c", self.dir] +
                            list(args), capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, env=self.env())
         return p.returncode, p.stdout, p.stderr
 
     def status(self):
@@ -156,11 +156,23 @@ class Instance:
             return False
         return all(s["state"] in ("running", "stopped") for s in st.values())
 
+    def env(self):
+        """Sanitizer reports of master, adminctl and every daemon go to
+        files in the instance, which cleanup() turns into a failure."""
+        env = dict(os.environ)
+        san = self.path("sanitizer")
+        if not os.path.isdir(san):
+            os.mkdir(san)
+            os.chmod(san, 0o1777)     # daemons write here as the mail user
+        env["ASAN_OPTIONS"] = "log_path=%s/asan:detect_leaks=1" % san
+        env["UBSAN_OPTIONS"] = "log_path=%s/ubsan:print_stacktrace=1" % san
+        return env
+
     def start(self, wait=True):
         self.log_out = open(self.path("master.out"), "w")
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "master"), "-f", "-c", self.dir],
-            stdout=self.log_out, stderr=subprocess.STDOUT)
+            stdout=self.log_out, stderr=subprocess.STDOUT, env=self.env())
         if wait:
             wait_for(self._started, what="master to start its services")
         return self.proc
@@ -203,8 +215,21 @@ class Instance:
         except FileNotFoundError:
             return ""
 
+    def sanitizer_reports(self):
+        out = []
+        san = self.path("sanitizer")
+        for name in sorted(os.listdir(san) if os.path.isdir(san) else []):
+            with open(os.path.join(san, name)) as f:
+                out.append(name + ":\n" + f.read())
+        return out
+
     def cleanup(self):
         self.stop()
+        import tap
+        reports = self.sanitizer_reports()
+        tap.ok(not reports, "no sanitizer reports from any process")
+        for r in reports:
+            tap.diag(r[:4000])
         if os.environ.get("TERN_KEEP"):
             print("# kept " + self.dir)
             return
