@@ -31,8 +31,8 @@ LIB_SRC   = $(wildcard lib/*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBTERN   = $(BUILD)/libtern.a
 
-# Every program directory holds the .c files of one program.
-PROG_DIRS = master adminctl
+# Every top-level directory with a main.c holds the .c files of one program.
+PROG_DIRS = $(patsubst %/main.c,%,$(wildcard */main.c))
 DAEMONS   = $(filter-out master adminctl,$(PROG_DIRS))
 PROGS     = $(PROG_DIRS:%=$(BUILD)/bin/%)
 

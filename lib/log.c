@@ -35,6 +35,7 @@ static struct {
 	enum log_level level[LOG_NSUBSYS];
 	bool level_forced[LOG_NSUBSYS];
 	enum log_subsys main;
+	bool last_on_stderr;         /* did the last line reach stderr? */
 } lg = { .fd = { [0 ... LOG_NSUBSYS - 1] = -1 } };
 
 const char *
@@ -111,8 +112,9 @@ log_fd(enum log_subsys s)
 static bool
 log_fatal_hook(const char *msg)
 {
+	lg.last_on_stderr = false;
 	log_write(lg.main, LOG_LEVEL_EXC, "%s", msg);
-	return lg.to_stderr;
+	return lg.last_on_stderr;
 }
 
 void
@@ -128,11 +130,41 @@ log_open(const char *ident, const char *dir, bool use_syslog)
 	xalloc_fatal_hook = log_fatal_hook;
 }
 
+/*
+ * After logrotate: open each file we hold anew and swap it in.  A file we
+ * cannot open again (a chroot, a permission change) keeps its old fd, so
+ * lines still go somewhere.
+ */
 void
 log_reopen(void)
 {
-	log_close_files();
+	for (int s = 0; s < LOG_NSUBSYS; s++) {
+		int old = lg.fd[s];
+
+		if (old < 0)
+			continue;
+		lg.fd[s] = -1;
+		if (log_fd((enum log_subsys)s) < 0)
+			lg.fd[s] = old;
+		else
+			close(old);
+	}
 	log_read_levels();
+}
+
+int
+log_open_now(enum log_subsys s)
+{
+	return log_fd(s);
+}
+
+void
+log_chown(uid_t uid, gid_t gid)
+{
+	for (int s = 0; s < LOG_NSUBSYS; s++)
+		if (lg.fd[s] >= 0 && fchown(lg.fd[s], uid, gid) < 0)
+			log_write(lg.main, LOG_LEVEL_EXC, "cannot chown %s.log: %s",
+			    subsys_names[s], strerror(errno));
 }
 
 void
@@ -191,6 +223,8 @@ log_vwrite(enum log_subsys s, enum log_level l, const char *fmt, va_list ap)
 	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s[%ld] %s: ",
 	    (long)(tv.tv_usec / 1000), lg.ident ? lg.ident : "tern",
 	    (long)getpid(), level_tags[l]);
+	if (n > sizeof(line) / 2)
+		n = sizeof(line) / 2;     /* an absurd ident must not eat the line */
 	hdr = n;
 	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (m < 0)
@@ -211,7 +245,8 @@ log_vwrite(enum log_subsys s, enum log_level l, const char *fmt, va_list ap)
 	fd = log_fd(s);
 	if (fd >= 0)
 		(void)!write(fd, line, n);
-	if (lg.to_stderr || (fd < 0 && !lg.use_syslog))
+	lg.last_on_stderr = lg.to_stderr || (fd < 0 && !lg.use_syslog);
+	if (lg.last_on_stderr)
 		(void)!write(STDERR_FILENO, line, n);
 }
 

@@ -17,6 +17,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 enum log_subsys {
 	LOG_MASTER,      /* master.log: services, restarts, control */
@@ -49,8 +50,14 @@ void log_open(const char *ident, const char *dir, bool use_syslog);
 /* The subsystem die() and BUG() write to (default LOG_MASTER); the server
  * skeleton sets the daemon's own, since master.log is master's alone. */
 void log_set_main(enum log_subsys s);
-/* Re-open every file (after logrotate moved them); re-read levels. */
+/* Re-open every file (after logrotate moved them); re-read levels.  A file
+ * that cannot be opened again keeps its old descriptor. */
 void log_reopen(void);
+/* Open subsystem s's file now (before a chroot or privilege drop); the fd
+ * or -1. */
+int log_open_now(enum log_subsys s);
+/* Give the open files to uid:gid (a daemon about to drop root). */
+void log_chown(uid_t uid, gid_t gid);
 void log_close(void);
 /* Also copy lines to stderr (foreground master, tests). */
 void log_set_stderr(bool on);

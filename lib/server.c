@@ -217,6 +217,19 @@ server_status_close(struct ipc_conn *c, const char *reason, void *arg)
 	server_drain("master gone");
 }
 
+static int
+server_env_int(const char *name, const char *v, int min, int max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
+		die("%s: bad %s='%s' from master", srv.hooks->name, name, v);
+	return (int)n;
+}
+
 /* Read what master put in our environment. */
 static void
 server_read_env(void)
@@ -230,9 +243,8 @@ server_read_env(void)
 	if (srv.service == NULL || n == NULL)
 		die("%s: not started by master (no TERN_SERVICE/TERN_LISTEN_FDS)",
 		    srv.hooks->name);
-	srv.nlisten = atoi(n);
-	if (srv.nlisten < 0 || srv.nlisten > SERVER_MAX_LISTENERS)
-		die("%s: bad TERN_LISTEN_FDS=%s", srv.hooks->name, n);
+	srv.nlisten = server_env_int("TERN_LISTEN_FDS", n, 0,
+	    SERVER_MAX_LISTENERS);
 	copy = xstrdup(names != NULL ? names : "");
 	tok = strtok_r(copy, " ", &save);
 	for (int i = 0; i < srv.nlisten; i++) {
@@ -256,6 +268,9 @@ server_drop_privileges(void)
 	const char *root = getenv("TERN_CHROOT");
 	struct passwd *pw;
 
+	/* Our log file opens now, while log_dir is reachable: after a chroot
+	 * it would not be. */
+	log_open_now(srv.hooks->log);
 	if (geteuid() != 0)
 		return;
 	if (user == NULL || *user == '\0')
@@ -266,6 +281,7 @@ server_drop_privileges(void)
 	if (pw->pw_uid == 0)
 		die("%s: refusing to run as root (mail user '%s')", srv.service,
 		    user);
+	log_chown(pw->pw_uid, pw->pw_gid);
 	if (root != NULL && *root != '\0') {
 		if (chroot(root) < 0 || chdir("/") < 0)
 			die("%s: chroot %s: %s", srv.service, root,
@@ -306,7 +322,7 @@ server_open_status(void)
 
 	if (s == NULL)
 		return;
-	fd = atoi(s);
+	fd = server_env_int("TERN_STATUS_FD", s, 3, 1024);
 	evutil_make_socket_nonblocking(fd);
 	evutil_make_socket_closeonexec(fd);
 	srv.status = ipc_conn_new(srv.base, fd, srv.hooks->name, 64 * 1024,
@@ -346,7 +362,15 @@ server_main(int argc, char **argv, const struct server_hooks *hooks)
 	struct event *sigs[3];
 	static const int signos[3] = { SIGHUP, SIGTERM, SIGINT };
 	char *err = NULL;
+	sigset_t startup, old;
 
+	/* master may SIGHUP or SIGTERM us before our handlers exist; hold
+	 * those signals until the event loop can take them. */
+	sigemptyset(&startup);
+	sigaddset(&startup, SIGHUP);
+	sigaddset(&startup, SIGTERM);
+	sigaddset(&startup, SIGINT);
+	sigprocmask(SIG_BLOCK, &startup, &old);
 	srv.hooks = hooks;
 	if (argc >= 3 && strcmp(argv[1], "-c") == 0) {
 		confdir = argv[2];
@@ -375,6 +399,7 @@ server_main(int argc, char **argv, const struct server_hooks *hooks)
 		sigs[i] = evsignal_new(srv.base, signos[i], server_signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (hooks->after_drop != NULL && hooks->after_drop(srv.base) < 0)
 		die("%s: start-up failed", srv.service);
 	server_open_status();

@@ -18,8 +18,9 @@
  * drop to the mail user
  * before the first network byte, ignore SIGPIPE, run the libevent loop,
  * accept connections and hand each to on_client, SIGHUP = re-read config,
- * reopen logs and call on_reload, SIGTERM = stop accepting, let sessions
- * finish (master_drain_timeout at most), exit.  A daemon never calls
+ * reopen logs and call on_reload, SIGTERM or SIGINT (or a "drain" frame
+ * on the status socket) = stop accepting, let sessions finish
+ * (master_drain_timeout at most), call on_exit, exit 0.  A daemon never calls
  * setuid, chroot or signal itself.
  */
 #ifndef TERN_SERVER_H

@@ -6,7 +6,8 @@
  * with file:line and the running services go on untouched.  A service
  * whose program, arguments, listeners, TLS mode, user and chroot are
  * unchanged keeps its children (they get SIGHUP to reopen maps and logs);
- * a changed one is started anew and its old children drain; sockets for
+ * a changed one, and a chrooted one (its workers cannot read tern.conf or
+ * the maps again), is started anew and its old children drain; sockets for
  * addresses that stay are handed over, never closed, so a reload drops no
  * connection.  Services the admin stopped stay stopped (state_dir/
  * stopped-services) across reloads and restarts.
@@ -210,7 +211,7 @@ master_apply(struct service_table *t)
 			if (strcmp((*op)->conf.name, sc->name) == 0)
 				break;
 		if (*op != NULL && service_conf_same_spawn(&(*op)->conf, sc) &&
-		    (*op)->error == NULL &&
+		    (*op)->error == NULL && sc->chroot[0] == '\0' &&
 		    !(tls_changed && strcmp(sc->tls, "none") != 0)) {
 			s = *op;
 			*op = s->next;

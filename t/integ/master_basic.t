@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tap import ok, is_, diag, done          # noqa: E402
+from tap import ok, is_, done          # noqa: E402
 from tern import Instance, Line, pid_alive, BIN  # noqa: E402
 
 inst = Instance(services={
@@ -14,7 +14,7 @@ inst = Instance(services={
     "local": {"listen": ["unix:echo.sock"]},
     "both": {"listen": ["tcp", "tcp"]},
 })
-try:
+with inst:
     inst.start()
     st = inst.status()
     is_(sorted(st), ["both", "echo", "local"], "status lists every service")
@@ -70,9 +70,4 @@ try:
 
     rc, out, err = inst.adminctl("status")
     is_(rc, 3, "status without master exits 3")
-except Exception as e:
-    ok(False, "exception: %r" % e)
-    diag(inst.master_out())
-finally:
-    inst.cleanup()
 done()

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tap import ok, is_, diag, done              # noqa: E402
+from tap import ok, is_, done              # noqa: E402
 from tern import Instance, Line, wait_for        # noqa: E402
 import cdbw                                      # noqa: E402
 
@@ -25,7 +25,7 @@ def lookup(key):
     return r
 
 
-try:
+with inst:
     inst.start()
     is_(lookup("colour"), "+VAL blue", "map lookup")
     is_(lookup("shape"), "-NOKEY", "missing key")
@@ -79,9 +79,4 @@ try:
                   what="extra retired, echo grown")
     ok(echo_pids in st["echo"]["pids"], "original echo worker kept")
     is_(lookup("colour"), "+VAL green", "echo answers after growing")
-except Exception as e:
-    ok(False, "exception: %r" % e)
-    diag(inst.master_out())
-finally:
-    inst.cleanup()
 done()

@@ -7,14 +7,14 @@ import signal
 import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tap import ok, is_, diag, done           # noqa: E402
+from tap import ok, is_, done           # noqa: E402
 from tern import Instance, Line, wait_for     # noqa: E402
 
 inst = Instance(services={
     "echo": {"workers": 2},
     "crashy": {"program": "/bin/false"},
 })
-try:
+with inst:
     inst.start(wait=False)
     wait_for(lambda: (inst.status() or {}).get("echo", {}).get("state")
              == "running", what="echo running")
@@ -50,9 +50,4 @@ try:
        + st["state"])
     ok("exited with status 1" in inst.log(), "exit status logged")
     is_(inst.status()["echo"]["state"], "running", "other services unharmed")
-except Exception as e:
-    ok(False, "exception: %r" % e)
-    diag(inst.master_out())
-finally:
-    inst.cleanup()
 done()

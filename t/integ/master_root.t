@@ -5,7 +5,7 @@ import os
 import pwd
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tap import ok, is_, diag, done, skip_all   # noqa: E402
+from tap import ok, is_, done, skip_all   # noqa: E402
 from tern import Instance, Line                  # noqa: E402
 
 if os.geteuid() != 0:
@@ -27,7 +27,7 @@ def ids(pid):
 
 inst = Instance(services={"echo": {"workers": 2}, "sock": {
     "listen": ["unix:s.sock"]}}, mail_user="nobody")
-try:
+with inst:
     inst.start()
     is_(ids(inst.proc.pid)["Uid"][0], "0", "master runs as root")
     pids = inst.child_pids()
@@ -49,9 +49,4 @@ try:
     is_((st.st_uid, oct(st.st_mode & 0o777)), (0, "0o600"),
         "control socket root-only")
     is_(inst.stop(), 0, "stop")
-except Exception as e:
-    ok(False, "exception: %r" % e)
-    diag(inst.master_out())
-finally:
-    inst.cleanup()
 done()

@@ -8,7 +8,7 @@ import signal
 import socket
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tap import ok, is_, diag, done                  # noqa: E402
+from tap import ok, is_, done                  # noqa: E402
 from tern import Instance, Line, wait_for, pid_alive  # noqa: E402
 
 
@@ -21,7 +21,7 @@ def refused(port):
 
 
 inst = Instance(services={"echo": {}, "other": {}})
-try:
+with inst:
     inst.start()
     port = inst.port("echo")
     inflight = Line(port)
@@ -79,9 +79,4 @@ try:
     ok(not any(pid_alive(p) for p in pids), "stuck session killed after "
        "master_drain_timeout; nothing left")
     c.close()
-except Exception as e:
-    ok(False, "exception: %r" % e)
-    diag(inst.master_out())
-finally:
-    inst.cleanup()
 done()

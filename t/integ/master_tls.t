@@ -10,7 +10,7 @@ import subprocess
 import sys
 import warnings
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tap import ok, is_, diag, done          # noqa: E402
+from tap import ok, is_, done          # noqa: E402
 from tern import Instance, wait_for, BIN     # noqa: E402
 
 # Old protocol versions are deprecated in Python too; we use them on purpose.
@@ -45,7 +45,7 @@ inst = Instance(services={"tls": {"tls": "implicit"},
 make_cert(inst.dir)
 inst.conf.update({"tls_cert_file": "cert.pem", "tls_key_file": "key.pem"})
 inst.write_conf()
-try:
+with inst:
     inst.start()
     # Implicit TLS with Python's ssl, verifying the certificate.
     with socket.create_connection(("127.0.0.1", inst.port("tls"))) as raw:
@@ -135,9 +135,4 @@ try:
     ok(p.returncode == 1 and "services.conf:" in p.stderr and
        "tls_cert_file" in p.stderr, "tls without a certificate refused: "
        + p.stderr.strip().splitlines()[-1])
-except Exception as e:
-    ok(False, "exception: %r" % e)
-    diag(inst.master_out())
-finally:
-    inst.cleanup()
 done()

@@ -223,6 +223,22 @@ class Instance:
                 out.append(name + ":\n" + f.read())
         return out
 
+    # "with Instance(...) as inst:" runs a test body; an exception becomes
+    # a failed test with master's output, and the instance is cleaned up.
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, value, tb):
+        import tap
+        import traceback
+        if etype is not None:
+            tap.ok(False, "exception: %r" % value)
+            tap.diag("".join(traceback.format_exception(etype, value, tb)))
+            if os.path.exists(self.path("master.out")):
+                tap.diag(self.master_out())
+        self.cleanup()
+        return True
+
     def cleanup(self):
         self.stop()
         import tap

@@ -187,26 +187,30 @@ test_names(void)
 {
 	int bad = 0;
 
-	for (int s = 0; s < LOG_NSUBSYS; s++)
-		if (strcmp(log_subsys_name((enum log_subsys)s), names[s]) != 0) {
-			diag("subsystem %d is '%s', expected '%s'", s,
-			    log_subsys_name((enum log_subsys)s), names[s]);
+	for (int s = 0; s < LOG_NSUBSYS; s++) {
+		const char *got = log_subsys_name((enum log_subsys)s);
+
+		if (strcmp(got, names[s]) != 0) {
+			diag("subsystem %d is '%s', expected '%s'", s, got,
+			    names[s]);
 			bad++;
 		}
+	}
 	is_int(bad, 0, "log_subsys_name gives each subsystem's file name");
 
 	bad = 0;
 	for (int l = LOG_LEVEL_NONE; l <= LOG_LEVEL_DETAIL; l++)
 		if (log_level_parse(log_level_name((enum log_level)l)) != l)
 			bad++;
-	is_int(bad, 0, "log_level_parse(log_level_name(l)) == l for every level");
+	is_int(bad, 0, "log_level_parse(log_level_name(l)) == l, every level");
 	ok(strcmp(log_level_name(LOG_LEVEL_NONE), "none") == 0 &&
 	    strcmp(log_level_name(LOG_LEVEL_EXC), "exceptions") == 0 &&
 	    strcmp(log_level_name(LOG_LEVEL_NORMAL), "normal") == 0 &&
 	    strcmp(log_level_name(LOG_LEVEL_DETAIL), "detailed") == 0,
 	    "level names are none, exceptions, normal, detailed");
 	ok(log_level_parse("") == -1 && log_level_parse("detail") == -1 &&
-	    log_level_parse("debug") == -1 && log_level_parse("normal ") == -1 &&
+	    log_level_parse("debug") == -1 &&
+	    log_level_parse("normal ") == -1 &&
 	    log_level_parse("exception") == -1 &&
 	    log_level_parse("detailedx") == -1,
 	    "unknown level names give -1");
@@ -355,10 +359,13 @@ test_levels_default(void)
 			    conf_str(key), (unsigned)got);
 			bad++;
 		}
-		for (int l = LOG_LEVEL_EXC; l <= LOG_LEVEL_DETAIL; l++)
-			if (log_enabled((enum log_subsys)s, (enum log_level)l) !=
-			    (l <= want))
+		for (int l = LOG_LEVEL_EXC; l <= LOG_LEVEL_DETAIL; l++) {
+			bool on = log_enabled((enum log_subsys)s,
+			    (enum log_level)l);
+
+			if (on != (l <= want))
 				bad++;
+		}
 	}
 	is_int(bad, 0, "each subsystem writes up to its log_level_* default "
 	    "and no further; log_enabled agrees");
@@ -494,7 +501,8 @@ test_long(void)
 	ASSERT(d != NULL);
 	for (size_t n = 3900, off = 0; n <= 4200 && off < len; n++) {
 		const char *line = d + off, *m = msg_of(line);
-		size_t ll = line_len(line), hdr = m != NULL ? (size_t)(m - line) : 0;
+		size_t ll = line_len(line);
+		size_t hdr = m != NULL ? (size_t)(m - line) : 0;
 
 		nlines++;
 		if (m == NULL || line[ll] != '\n' || ll + 1 > LINE_CAP ||
@@ -504,7 +512,8 @@ test_long(void)
 		off += ll + 1;
 	}
 	is_int(nlines, 301, "301 lengths around the cap: 301 lines");
-	is_int(bad, 0, "each a whole prefix of its message, cut only at the cap");
+	is_int(bad, 0, "each a whole prefix of its message, cut only at the "
+	    "cap");
 	free(d);
 	free(p);
 	free(big);
@@ -788,7 +797,8 @@ test_stderr(void)
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && d != NULL && e != NULL &&
 	    count_char(d, len, '\n') == 2 && count_char(e, elen, '\n') == 1 &&
 	    strncmp(d, e, elen) == 0 && strstr(e, "normal: copied to stderr\n"),
-	    "log_set_stderr(true) copies the same line to stderr; false stops it");
+	    "log_set_stderr(true) copies the same line to stderr; false "
+	    "stops it");
 	free(d);
 	free(e);
 
@@ -804,7 +814,8 @@ test_stderr(void)
 	e = slurp(errf, &elen);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
 	    count_char(e, elen, '\n') == 1 &&
-	    count_str(e, IDENT "[") == 1 && count_str(e, "normal: no directory\n") == 1,
+	    count_str(e, IDENT "[") == 1 &&
+	    count_str(e, "normal: no directory\n") == 1,
 	    "log_open with no directory logs to stderr");
 	free(e);
 	unlink(errf);

@@ -59,13 +59,14 @@ struct echo_session {
 	struct echo_session *next;
 };
 
-/* Open sessions.  Global, so one left open by a drain timeout is still
- * reachable (not a leak) when the child exits. */
+/* Open sessions; on_exit frees those a drain timeout left behind. */
 static struct echo_session *echo_sessions;
 static char echo_args[256];
 static bool echo_init_done;
 static bool echo_init_base_ok;
 static long echo_init_uid = -1;
+static long echo_pre_uid = -1;
+static bool echo_fail_before, echo_fail_after;
 static int echo_reloads;
 static const char *echo_prefix = "+ECHO";
 
@@ -125,8 +126,9 @@ echo_read(struct bufferevent *bev, void *arg)
 			break;
 		}
 		if (len == 5 && memcmp(line, "STATE", 5) == 0) {
-			evbuffer_add_printf(out, "+STATE sessions=%u draining=%d"
-			    "\r\n", server_sessions(), server_draining());
+			evbuffer_add_printf(out, "+STATE sessions=%u "
+			    "draining=%d\r\n", server_sessions(),
+			    server_draining());
 		} else if (len == 4 && memcmp(line, "QUIT", 4) == 0) {
 			evbuffer_add_printf(out, "+BYE\r\n");
 			bufferevent_disable(bev, EV_READ);
@@ -153,7 +155,8 @@ echo_client(evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
 	struct echo_session *s = xcalloc(1, sizeof(*s));
 
 	(void)sa; (void)salen;
-	s->bev = bufferevent_socket_new(server_base(), fd, BEV_OPT_CLOSE_ON_FREE);
+	s->bev = bufferevent_socket_new(server_base(), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
 	s->lb = linebuf_new(512);
 	linebuf_watermark(s->bev, 512);
 	bufferevent_setcb(s->bev, echo_read, NULL, echo_event, s);
@@ -161,13 +164,14 @@ echo_client(evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
 	s->next = echo_sessions;
 	echo_sessions = s;
 	evbuffer_add_printf(bufferevent_get_output(s->bev),
-	    "+OK service=%s listener=%d,%s tls=%s ctx=%d init=%d base=%d "
-	    "uid=%ld args=%s\r\n", server_service(), l->index, l->name,
-	    l->tls, server_tls_ctx() != NULL, echo_init_done,
-	    echo_init_base_ok, echo_init_uid, echo_args);
+	    "+OK service=%s listener=%d,%s tls=%s ctx=%d pre=%ld init=%d "
+	    "base=%d uid=%ld args=%s\r\n", server_service(), l->index,
+	    l->name, l->tls, server_tls_ctx() != NULL, echo_pre_uid,
+	    echo_init_done, echo_init_base_ok, echo_init_uid, echo_args);
 }
 
-/* Record what we were given; "--bad" is a usage error. */
+/* Record what we were given; "--bad" is a usage error, "--fail-before"
+ * and "--fail-after" make those hooks fail. */
 static int
 echo_args_hook(int argc, char **argv)
 {
@@ -177,10 +181,19 @@ echo_args_hook(int argc, char **argv)
 	for (int i = 0; i < argc && n < sizeof(echo_args); i++) {
 		if (strcmp(argv[i], "--bad") == 0)
 			return -1;
+		echo_fail_before |= strcmp(argv[i], "--fail-before") == 0;
+		echo_fail_after |= strcmp(argv[i], "--fail-after") == 0;
 		n += (size_t)snprintf(echo_args + n, sizeof(echo_args) - n,
 		    ",%s", argv[i]);
 	}
 	return argv[argc] == NULL ? 0 : -1;
+}
+
+static int
+echo_before_drop(void)
+{
+	echo_pre_uid = (long)geteuid();
+	return echo_fail_before ? -1 : 0;
 }
 
 static int
@@ -189,7 +202,7 @@ echo_after_drop(struct event_base *base)
 	echo_init_done = true;
 	echo_init_base_ok = base != NULL && base == server_base();
 	echo_init_uid = (long)geteuid();
-	return 0;
+	return echo_fail_after ? -1 : 0;
 }
 
 static void
@@ -216,14 +229,37 @@ echo_drain(void)
 	    server_draining());
 }
 
+/* After the loop: free what a drain timeout left, and say so on stderr
+ * (the parent reads the child's stderr file). */
+static void
+echo_exit(void)
+{
+	int n = 0;
+
+	for (; echo_sessions != NULL && n < 1000; n++)
+		echo_end(echo_sessions);
+	fprintf(stderr, "on_exit: freed %d sessions, %u left\n", n,
+	    server_sessions());
+}
+
 static const struct server_hooks echo_hooks = {
 	.name = PROG,
 	.log = LOG_SMTP,
 	.args = echo_args_hook,
+	.before_drop = echo_before_drop,
 	.after_drop = echo_after_drop,
 	.on_client = echo_client,
 	.on_reload = echo_reload,
 	.on_drain = echo_drain,
+	.on_exit = echo_exit,
+};
+
+/* The same service taking no arguments. */
+static const struct server_hooks echo_hooks_noargs = {
+	.name = PROG,
+	.log = LOG_SMTP,
+	.on_client = echo_client,
+	.on_exit = echo_exit,
 };
 
 /* ================= the master side (the test process) ================ */
@@ -239,6 +275,7 @@ struct daemon {
 
 struct opts {
 	bool no_service;
+	bool no_args_hook;    /* hooks.args = NULL */
 	const char *args[4];  /* after "-c DIR" */
 	int drain_s;          /* master_drain_timeout; 0: 2s */
 	const char *tls;      /* TERN_TLS; NULL: "none" */
@@ -325,7 +362,7 @@ daemon_exec(const struct daemon *d, const struct opts *o, int lfd, int sfd,
 	int tmp[3] = { fcntl(lfd, F_DUPFD, 64), fcntl(sfd, F_DUPFD, 64),
 		fcntl(gfd, F_DUPFD, 64) };
 	char *errf = xasprintf("%s/stderr", d->dir), *names, *argv[8];
-	int argc = 0, fd;
+	int argc = 0, fd, rc;
 
 	for (int i = 0; i < 3; i++)
 		if (tmp[i] < 0 || dup2(tmp[i], 3 + i) != 3 + i)
@@ -338,9 +375,12 @@ daemon_exec(const struct daemon *d, const struct opts *o, int lfd, int sfd,
 	free(errf);
 	if (!o->no_service)
 		setenv("TERN_SERVICE", SERVICE, 1);
+	else
+		unsetenv("TERN_SERVICE");
 	setenv("TERN_LISTEN_FDS", "1", 1);
 	names = xasprintf("127.0.0.1:%d", d->port);
 	setenv("TERN_LISTEN_NAMES", names, 1);
+	free(names);
 	setenv("TERN_TLS", o->tls != NULL ? o->tls : "none", 1);
 	setenv("TERN_STATUS_FD", "4", 1);
 	if (drop_user != NULL)
@@ -349,12 +389,12 @@ daemon_exec(const struct daemon *d, const struct opts *o, int lfd, int sfd,
 	argv[argc++] = PROG;
 	argv[argc++] = "-c";
 	argv[argc++] = d->dir;
-	for (int i = 0; o->args[i] != NULL; i++)
+	for (int i = 0; i < 4 && o->args[i] != NULL; i++)
 		argv[argc++] = (char *)o->args[i];
 	argv[argc] = NULL;
-	fd = server_main(argc, argv, &echo_hooks);
-	free(names);
-	exit(fd);
+	rc = server_main(argc, argv,
+	    o->no_args_hook ? &echo_hooks_noargs : &echo_hooks);
+	exit(rc);
 }
 
 static void
@@ -642,6 +682,9 @@ test_serve(void)
 	ok(c1 >= 0, "a TCP client is served");
 	ok(strstr(greet, " init=1 base=1 ") != NULL,
 	    "after_drop ran, with server_base(), before the first connection");
+	snprintf(want, sizeof(want), " pre=%ld ", (long)geteuid());
+	ok(strstr(greet, want) != NULL, geteuid() == 0 ?
+	    "before_drop runs as root" : "before_drop runs");
 	snprintf(want, sizeof(want), " uid=%ld ", (long)daemon_uid);
 	ok(strstr(greet, want) != NULL, drop_user != NULL ?
 	    "after_drop already runs as the mail user (TERN_USER)" :
@@ -692,6 +735,11 @@ static void
 test_args(void)
 {
 	static const struct opts bad = { .args = { "alpha", "--bad", NULL } };
+	static const struct opts none_taken = { .no_args_hook = true,
+		.args = { "stray", NULL } };
+	static const struct opts none = { .no_args_hook = true };
+	static const struct opts before = { .args = { "--fail-before" } };
+	static const struct opts after = { .args = { "--fail-after" } };
 	struct daemon d;
 
 	daemon_start(&d, "usage", &bad);
@@ -699,6 +747,30 @@ test_args(void)
 	    "a usage error from the args hook exits 2");
 	ok(file_has(&d, "stderr", "usage: " PROG " -c CONFDIR"),
 	    "with a usage line on stderr");
+	daemon_free(&d);
+
+	daemon_start(&d, "noargs-stray", &none_taken);
+	ok(exited_with(daemon_wait(&d, TIMEOUT_MS), 2),
+	    "no args hook: an argument after -c DIR is a usage error");
+	daemon_free(&d);
+
+	daemon_start(&d, "noargs", &none);
+	ok(daemon_hello(&d) && status_until(&d, 0),
+	    "no args hook and no arguments: the daemon runs");
+	kill(d.pid, SIGTERM);
+	ok(exited_with(daemon_wait(&d, TIMEOUT_MS), 0), "and exits 0");
+	daemon_free(&d);
+
+	daemon_start(&d, "fail-before", &before);
+	ok(exited_with(daemon_wait(&d, TIMEOUT_MS), 1) &&
+	    file_has(&d, "stderr", "fatal: " SERVICE ": start-up failed"),
+	    "before_drop failing: start-up failed, exit 1");
+	daemon_free(&d);
+
+	daemon_start(&d, "fail-after", &after);
+	ok(exited_with(daemon_wait(&d, TIMEOUT_MS), 1) &&
+	    file_has(&d, "stderr", "fatal: " SERVICE ": start-up failed"),
+	    "after_drop failing: start-up failed, exit 1");
 	daemon_free(&d);
 }
 
@@ -792,6 +864,8 @@ test_sigterm(void)
 	    "the daemon exits 0 once the session closes");
 	ok(file_has(&d, "log/smtp.log", "normal: " SERVICE ": draining "
 	    "(SIGTERM), 1 sessions open"), "the drain is logged");
+	ok(file_has(&d, "stderr", "on_exit: freed 0 sessions, 0 left\n"),
+	    "on_exit ran, with nothing left to free");
 	daemon_free(&d);
 }
 
@@ -824,6 +898,8 @@ test_drain_timeout(void)
 	ok(get_line(c, buf, sizeof(buf)) < 0, "the client sees the close");
 	ok(file_has(&d, "log/smtp.log", "exc: " SERVICE ": drain timeout with "
 	    "1 sessions open"), "the timeout is logged");
+	ok(file_has(&d, "stderr", "on_exit: freed 1 sessions, 0 left\n"),
+	    "on_exit got to free the session the timeout left");
 	close(c);
 	daemon_free(&d);
 }
@@ -916,7 +992,8 @@ test_tls(void)
 	static const struct opts no_cert = { .tls = "starttls" };
 	struct opts o = { .tls = "implicit" };
 	struct daemon d;
-	char greet[512], *cert, *key, *conf, *dir = xasprintf("%s/creds", tmpdir);
+	char greet[512], *cert, *key, *conf;
+	char *dir = xasprintf("%s/creds", tmpdir);
 	int c;
 
 	daemon_start(&d, "tls-nocert", &no_cert);
