@@ -24,8 +24,8 @@ CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Ilib -It $(SANFLAGS) -MMD -MP \
             -DTERN_LIBEXEC_DIR='"$(LIBEXEC)"' -DTERN_SYSCONF_DIR='"$(SYSCONF)"'
-LDFLAGS  += $(SANFLAGS)
-LDLIBS    = -levent_openssl -levent -lssl -lcrypto -lcdb -lidn2 -lcrypt
+LDFLAGS  += $(SANFLAGS) -pthread
+LDLIBS    = -levent_openssl -levent_pthreads -levent -lssl -lcrypto -lcdb -lidn2 -lcrypt
 
 LIB_SRC   = $(wildcard lib/*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -48,7 +48,9 @@ else
 Q = @
 endif
 
-.PHONY: all deps run test install clean bench
+.PHONY: all deps run test install clean
+# Keep the objects of unit tests and fixtures between runs.
+.SECONDARY:
 all: $(PROGS) $(UNIT_BIN) $(FIXT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -69,7 +71,7 @@ endef
 $(foreach p,$(PROG_DIRS),$(eval $(call prog_rule,$(p))))
 
 $(BUILD)/t/unit/%.t: $(BUILD)/t/unit/%.o $(LIBTERN)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/t/fixture/%: $(BUILD)/t/fixture/%.o $(LIBTERN)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
