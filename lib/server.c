@@ -24,6 +24,7 @@ static struct {
 	char *conf_path;
 	const char *service;
 	int nlisten;
+	int workers;
 	struct server_listener lis[SERVER_MAX_LISTENERS];
 	struct evconnlistener *evl[SERVER_MAX_LISTENERS];
 	struct ipc_conn *status;
@@ -52,6 +53,12 @@ const char *
 server_service(void)
 {
 	return srv.service;
+}
+
+int
+server_workers(void)
+{
+	return srv.workers;
 }
 
 unsigned
@@ -245,6 +252,8 @@ server_read_env(void)
 		    srv.hooks->name);
 	srv.nlisten = server_env_int("TERN_LISTEN_FDS", n, 0,
 	    SERVER_MAX_LISTENERS);
+	srv.workers = getenv("TERN_WORKERS") == NULL ? 1 :
+	    server_env_int("TERN_WORKERS", getenv("TERN_WORKERS"), 1, 1024);
 	copy = xstrdup(names != NULL ? names : "");
 	tok = strtok_r(copy, " ", &save);
 	for (int i = 0; i < srv.nlisten; i++) {

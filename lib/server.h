@@ -8,6 +8,7 @@
  *   TERN_LISTEN_FDS    how many listening fds start at 3
  *   TERN_LISTEN_NAMES  their addresses, space separated, for logs
  *   TERN_TLS           none | starttls | implicit
+ *   TERN_WORKERS       how many workers the service has (shares of limits)
  *   TERN_STATUS_FD     socket to master: we report session counts; EOF
  *                      means master is gone and we drain and exit
  *   TERN_USER, TERN_CHROOT   who to become, where to chroot (root only)
@@ -71,6 +72,9 @@ struct event_base *server_base(void);
 /* The TLS server context (TERN_TLS starttls or implicit), else NULL. */
 SSL_CTX *server_tls_ctx(void);
 const char *server_service(void);   /* TERN_SERVICE */
+/* Workers of this service (TERN_WORKERS, 1 when unset): a per-service
+ * limit is shared out as limit / workers per process. */
+int server_workers(void);
 /* Sessions open in this process. */
 unsigned server_sessions(void);
 /* A session handed out by on_client has ended. */

@@ -88,6 +88,7 @@ child_exec(struct service *s, int status_fd)
 	setenv("TERN_LISTEN_FDS", xasprintf("%d", n), 1);
 	setenv("TERN_LISTEN_NAMES", buf_str(names), 1);
 	setenv("TERN_TLS", s->conf.tls, 1);
+	setenv("TERN_WORKERS", xasprintf("%d", s->conf.workers), 1);
 	setenv("TERN_STATUS_FD", xasprintf("%d", 3 + n), 1);
 	setenv("TERN_USER", s->conf.user, 1);
 	setenv("TERN_CHROOT", s->conf.chroot, 1);
