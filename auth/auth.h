@@ -7,6 +7,8 @@
  *              log lines, with every string from the peer made safe
  *   verify.c   the decision: maps, login names, disabled users and
  *              domains, the hash or CRAM-MD5 check
+ *   cache.c    recently verified passwords (keyed HMACs), so repeated
+ *              logins skip the memory-hard hash
  */
 #ifndef TERN_AUTH_AUTH_H
 #define TERN_AUTH_AUTH_H
@@ -75,5 +77,14 @@ void verify_exit(void);
 /* Decide c.  v must be zeroed; free v->user with verify_verdict_clear. */
 void verify_check(const struct auth_check *c, struct auth_verdict *v);
 void verify_verdict_clear(struct auth_verdict *v);
+
+/* --- cache.c --- */
+/* (Re)create the cache from auth_cache_size / auth_cache_ttl; emptied. */
+void cache_init(void);
+void cache_exit(void);
+/* Was password verified for user against this stored hash within the
+ * TTL? */
+bool cache_hit(const char *user, const char *hash, const char *password);
+void cache_store(const char *user, const char *hash, const char *password);
 
 #endif

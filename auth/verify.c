@@ -91,6 +91,7 @@ verify_init(void)
 {
 	(void)verify_maps();            /* logged; retried per request */
 	verify_dummy_make();
+	cache_init();
 }
 
 void
@@ -103,6 +104,7 @@ verify_reload(void)
 		    "ones stay in use", err);
 	(void)verify_maps();
 	verify_dummy_make();
+	cache_init();          /* the size or TTL may have changed */
 }
 
 void
@@ -110,6 +112,7 @@ verify_exit(void)
 {
 	accounts_free(&acct);
 	xfree(&dummy_hash);
+	cache_exit();
 }
 
 void
@@ -210,9 +213,15 @@ verify_secret(const struct auth_check *c, const struct verify_target *t)
 		r = passwd_cram_verify(t->secret != NULL ? t->secret :
 		    verify_dummy_cram, c->challenge, c->challenge_len,
 		    c->digest);
-	else
+	else if (t->secret != NULL && cache_hit(t->canon, t->secret,
+	    c->password))
+		r = 1;
+	else {
 		r = passwd_verify(c->password, t->secret != NULL ? t->secret :
 		    dummy_hash);
+		if (r == 1 && t->secret != NULL)
+			cache_store(t->canon, t->secret, c->password);
+	}
 	return t->secret != NULL ? r : 0;
 }
 

@@ -91,6 +91,10 @@ const struct conf_key conf_table[] = {
 	  "libxcrypt's default." },
 	{ "auth_timeout", CONF_TIME, "10s", "1s", "5m", NULL,
 	  "How long a daemon waits for the auth daemon to answer." },
+	{ "auth_cache_size", CONF_INT, "10000", "0", "10000000", NULL,
+	  "Verified logins each auth worker remembers; 0 = no cache." },
+	{ "auth_cache_ttl", CONF_TIME, "1h", "0", "1d", NULL,
+	  "How long a remembered login stays valid." },
 
 	/* Logging.  Defaults follow the reference's log settings: delivery
 	 * detailed; SMTP and the admin side normal; the rest exceptions. */
