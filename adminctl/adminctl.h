@@ -27,6 +27,66 @@ struct ipc_msg *master_call(struct ipc_msg *req, int *rc_r);
 /* Print a JSON string literal. */
 void json_str(const char *s);
 
+/* Options of the account commands (args.c). */
+enum {
+	OPT_YES = 1,
+	OPT_PURGE = 2,
+	OPT_DRY_RUN = 4,
+	OPT_ALL = 8,
+	OPT_NO_RELOAD = 16,
+	OPT_PASSWORD_STDIN = 32,
+	OPT_PASSWORD_FILE = 64,
+};
+
+struct cmdopts {
+	unsigned set;                   /* OPT_* given */
+	const char *password_file;
+	char **args;                    /* the words that are not options */
+	int nargs;
+};
+
+/* Parse argv[first..argc): options in allowed, --json anywhere; -1
+ * after printing why.  Release with cmdopts_release(). */
+int cmdopts_parse(int argc, char **argv, int first, unsigned allowed,
+    struct cmdopts *o);
+void cmdopts_release(struct cmdopts *o);
+
+/* A new password as o says (terminal, stdin, file); what names the
+ * account in the prompt.  NULL after printing why.  password_free()
+ * wipes it. */
+char *password_read(const struct cmdopts *o, const char *what);
+void password_free(char **pwp);
+
+/* A command made of sub-commands ("domain add ..."). */
+struct subcmd {
+	const char *name;
+	int (*run)(int argc, char **argv);      /* argv[1] is the name */
+	const char *usage;
+};
+int subcmd_run(const char *group, const struct subcmd *t, size_t n,
+    int argc, char **argv);
+
+struct edit;
+/*
+ * After an edit: save the files, validate the whole tree, compile the
+ * maps and tell master (unless no_reload).  When validation or the
+ * compile fails the edit is rolled back and EX_FAIL returned, errors
+ * printed.  Ends the edit (*ep = NULL) in every case.
+ */
+int edit_finish(struct edit **ep, bool no_reload);
+/* Start an edit of A.confdir; NULL after printing why. */
+struct edit *edit_start(void);
+
+int cmd_rebuild(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
+int cmd_domain_alias(int argc, char **argv);
+int cmd_catchall(int argc, char **argv);
+int cmd_defaults(int argc, char **argv);
+int cmd_propagate(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_service(int argc, char **argv);
 int cmd_reload(int argc, char **argv);

@@ -32,6 +32,22 @@ static const struct {
 	    "file:line if broken)" },
 	{ "config", cmd_config, "[KEY...]", "print every tern.conf key, or "
 	    "the value of KEY" },
+	{ "check", cmd_check, "", "validate domains, users and aliases" },
+	{ "rebuild", cmd_rebuild, "[--no-reload]", "validate, compile the "
+	    "account maps, tell master" },
+	{ "domain", cmd_domain, "add|del|list|show|set ...", "hosted domains" },
+	{ "user", cmd_user, "add|del|list|show|passwd|set|disable|enable ...",
+	    "users (mailboxes)" },
+	{ "alias", cmd_alias, "add|del|list ...", "user aliases" },
+	{ "domain-alias", cmd_domain_alias, "add ALIAS PRIMARY | del ALIAS",
+	    "other names of a domain" },
+	{ "catchall", cmd_catchall, "set DOMAIN TARGET | clear DOMAIN",
+	    "where mail to unknown users goes" },
+	{ "defaults", cmd_defaults, "show | set key=value...", "what a new "
+	    "domain starts with" },
+	{ "propagate", cmd_propagate, "KEY... | --all [--dry-run]", "apply "
+	    "the defaults to every domain" },
+	{ "admin", cmd_admin, "passwd", "the system administrator's password" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
 
@@ -42,7 +58,7 @@ usage(int rc)
 
 	fprintf(f, "usage: adminctl [-c CONFDIR] [--json] COMMAND [ARGS]\n\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s %-20s %s\n", commands[i].name,
+		fprintf(f, "  %s %s\n      %s\n", commands[i].name,
 		    commands[i].args, commands[i].doc);
 	exit(rc);
 }

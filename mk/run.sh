@@ -26,6 +26,12 @@ CONF
 		chmod 755 "$inst"
 	fi
 fi
+if [ "$(id -u)" -eq 0 ] && ! getent passwd tern-auth >/dev/null; then
+	# Owner of the password maps (auth_user): only the auth daemon
+	# runs as it, so no network-facing daemon can read a hash.
+	useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin \
+	    tern-auth
+fi
 if [ ! -e "$inst/services.conf" ]; then
 	cat > "$inst/services.conf" <<CONF
 # Development services.  The protocol daemons join as they land; until
@@ -35,6 +41,43 @@ program = $build/t/fixture/echod
 listen  = 127.0.0.1:$port, unix:echo.sock
 workers = 2
 CONF
+	if [ -x "$build/bin/auth" ]; then
+		{
+			echo
+			echo "[auth]"
+			echo "program = auth"
+			echo "listen  = unix:auth.sock"
+			echo "workers = 2"
+			if [ "$(id -u)" -eq 0 ]; then
+				echo "user    = tern-auth"
+			fi
+		} >> "$inst/services.conf"
+	fi
+fi
+
+# A sample domain and user to log in with (adminctl(8)).
+adminctl() { "$build/bin/adminctl" -c "$inst" "$@"; }
+if [ ! -e "$inst/defaults/domain.conf" ]; then
+	mkdir -p "$inst/defaults"
+	cp "$top/conf/defaults/domain.conf" "$inst/defaults/domain.conf"
+fi
+if [ ! -e "$inst/domains" ]; then
+	adminctl domain add example.test >/dev/null
+	# 16 letters and digits with at least one digit (password policy).
+	i=0
+	pw=
+	until printf '%s' "$pw" | grep -q '[0-9]'; do
+		i=$((i + 1))
+		[ $i -le 100 ] || { echo "make run: no password" >&2; exit 1; }
+		pw=$(tr -dc 'A-Za-z0-9' < /dev/urandom | head -c 16)
+	done
+	printf '%s\n' "$pw" | adminctl user add demo@example.test \
+	    'name=Demo User' --password-stdin >/dev/null
+	(umask 077 && printf '%s\n' "$pw" > "$inst/demo-password")
+fi
+login=
+if [ -e "$inst/demo-password" ]; then
+	login="Log in as demo@example.test with password $(cat "$inst/demo-password")"
 fi
 
 "$build/bin/master" -f -c "$inst" &
@@ -57,8 +100,10 @@ $("$build/bin/adminctl" -c "$inst" status)
   status:   $build/bin/adminctl -c $inst status
   try it:   printf 'PING\r\nQUIT\r\n' | nc 127.0.0.1 $port
   reload:   $build/bin/adminctl -c $inst reload
+  accounts: $build/bin/adminctl -c $inst user list example.test
   logs:     $inst/log/
   stop:     Ctrl-C
 
+$login
 MSG
 wait $pid
