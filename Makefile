@@ -48,7 +48,7 @@ else
 Q = @
 endif
 
-.PHONY: all deps run test install clean
+.PHONY: all deps run test bench install clean
 # Keep the objects of unit tests and fixtures between runs.
 .SECONDARY:
 all: $(PROGS) $(UNIT_BIN) $(FIXT_BIN)
@@ -85,6 +85,10 @@ run: deps all
 # Integration tests find the programs through TERN_BUILD.
 test: deps all
 	TERN_BUILD=$(abspath $(BUILD)) prove -j2 $(BUILD)/t/unit t/integ
+
+# Speed and memory figures, each beside its anchor where there is one.
+bench: deps all
+	@sh t/bench/run.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXEC) \

@@ -26,11 +26,17 @@ CONF
 		chmod 755 "$inst"
 	fi
 fi
-if [ "$(id -u)" -eq 0 ] && ! getent passwd tern-auth >/dev/null; then
-	# Owner of the password maps (auth_user): only the auth daemon
-	# runs as it, so no network-facing daemon can read a hash.
-	useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin \
-	    tern-auth
+if [ "$(id -u)" -eq 0 ]; then
+	# Owner of the password maps (auth_user): only the auth daemon runs
+	# as it, so no network-facing daemon can read a hash.  Its primary
+	# group is the mail user's, so it can enter state_dir and the other
+	# daemons can connect to auth.sock (mode 0660, that group).
+	if ! getent passwd tern-auth >/dev/null; then
+		useradd --system --gid tern --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin tern-auth
+	elif [ "$(id -gn tern-auth)" != "$(id -gn tern)" ]; then
+		usermod --gid tern tern-auth
+	fi
 fi
 if [ ! -e "$inst/services.conf" ]; then
 	cat > "$inst/services.conf" <<CONF

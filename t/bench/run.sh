@@ -1,0 +1,17 @@
+#!/bin/sh
+# make bench: every benchmark, each printing our figure (and, where there
+# is one, the anchor's figure measured in the same run).  Not tests:
+# nothing here passes or fails on a number.
+set -u
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+export TERN_BUILD="$build"
+
+echo "== accounts (issue #3): rebuild and lookups"
+python3 "$here/accounts_bench.py"
+
+echo "== auth (issue #3): logins per second, yescrypt at the default cost"
+echo "-- 100 users logging in repeatedly (auth cache on, the default)"
+python3 "$here/auth_bench.py" --count 4000 --users 100 --limit 120
+echo "-- every login pays the full hash (auth_cache_size = 0)"
+python3 "$here/auth_bench.py" --count 300 --cache 0 --limit 60
