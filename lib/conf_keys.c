@@ -163,6 +163,22 @@ const struct conf_key conf_table[] = {
 	{ "forwarding_blacklist", CONF_LIST, "", NULL, NULL, NULL,
 	  "Domains that forwarding never sends to." },
 
+	/* pop3d: the reference's POP protocol settings. */
+	{ "pop_command_timeout", CONF_TIME, "5m", "10s", "1h", NULL,
+	  "Idle time or stalled command after which a POP3 session is closed." },
+	{ "pop_max_bad_commands", CONF_INT, "8", "1", "1000", NULL,
+	  "Unknown or misplaced POP3 commands before the session is closed." },
+	{ "pop_max_connections", CONF_INT, "500", "0", "1000000", NULL,
+	  "Most simultaneous POP3 sessions; 0 = unlimited." },
+	{ "pop_plaintext_without_tls", CONF_BOOL, "no", NULL, NULL, NULL,
+	  "Allow USER/PASS and AUTH on connections that are not encrypted." },
+	{ "pop_plaintext_loopback", CONF_BOOL, "yes", NULL, NULL, NULL,
+	  "Allow unencrypted logins from the loopback address." },
+	{ "pop_login_delay", CONF_TIME, "0", "0", "1d", NULL,
+	  "Shortest time between two logins of one user (CAPA LOGIN-DELAY); 0 = none." },
+	{ "pop_expire_days", CONF_INT, "0", "0", "10000", NULL,
+	  "Days a retrieved message is kept (CAPA EXPIRE); 0 = NEVER." },
+
 	/* smtpd: the reference's SMTP In page, SMTP Authentication Bypass,
 	 * SMTP Blocked Senders and the IP white and black lists. */
 	{ "smtp_relay", CONF_ENUM, "local-users", NULL, NULL, "nobody|local-users|local-domains|anyone",
