@@ -163,6 +163,26 @@ const struct conf_key conf_table[] = {
 	{ "forwarding_blacklist", CONF_LIST, "", NULL, NULL, NULL,
 	  "Domains that forwarding never sends to." },
 
+	/* imapd: the reference's IMAP protocol settings. */
+	{ "imap_command_timeout", CONF_TIME, "15m", "10s", "1d", NULL,
+	  "Idle time or stalled command after which an IMAP session is closed." },
+	{ "imap_idle_timeout", CONF_TIME, "30m", "1m", "1d", NULL,
+	  "Longest IDLE before the server ends it." },
+	{ "imap_max_bad_commands", CONF_INT, "8", "1", "1000", NULL,
+	  "Malformed or unknown IMAP commands before the session is closed." },
+	{ "imap_max_connections", CONF_INT, "1000", "0", "1000000", NULL,
+	  "Most simultaneous IMAP sessions; 0 = unlimited." },
+	{ "imap_idle", CONF_BOOL, "yes", NULL, NULL, NULL,
+	  "Offer the IDLE command." },
+	{ "imap_plaintext_without_tls", CONF_BOOL, "no", NULL, NULL, NULL,
+	  "Allow LOGIN and AUTHENTICATE on connections that are not encrypted." },
+	{ "imap_plaintext_loopback", CONF_BOOL, "yes", NULL, NULL, NULL,
+	  "Allow unencrypted logins from the loopback address." },
+	{ "imap_max_line", CONF_SIZE, "64k", "8k", "16m", NULL,
+	  "Longest IMAP command line, literals excluded." },
+	{ "imap_max_literal", CONF_SIZE, "50m", "1k", "4g", NULL,
+	  "Largest literal (APPEND message) accepted." },
+
 	/* pop3d: the reference's POP protocol settings. */
 	{ "pop_command_timeout", CONF_TIME, "5m", "10s", "1h", NULL,
 	  "Idle time or stalled command after which a POP3 session is closed." },
