@@ -1,6 +1,7 @@
 /* server - see server.h */
 #include <errno.h>
 #include <event2/listener.h>
+#include <event2/thread.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -401,6 +402,10 @@ server_main(int argc, char **argv, const struct server_hooks *hooks)
 		die("%s: start-up failed", srv.service);
 	server_drop_privileges();
 
+	/* Helper threads (the spool committer) wake our loop with
+	 * event_active(): only safe on a base made after this. */
+	if (evthread_use_pthreads() < 0)
+		die("%s: libevent has no pthreads support", srv.service);
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		die("%s: cannot create event base", srv.service);

@@ -113,7 +113,9 @@ int spool_file_commit(struct spool_file **fp, const char **error_r);
  * that finish together (one fsync per directory per group).  cb runs in
  * base's loop once the message is durable (ok) or has failed (error set,
  * file removed).  The callback is always called, exactly once; it never
- * runs before spool_file_commit_async returns.
+ * runs before spool_file_commit_async returns.  libevent threading must
+ * be on (evthread_use_pthreads()) before base is created; server_main()
+ * does this for every daemon.
  */
 typedef void spool_commit_cb(bool ok, const char *error, void *arg);
 void spool_file_commit_async(struct spool_file **fp, struct event_base *base,

@@ -167,19 +167,16 @@ spool_file_commit_async(struct spool_file **fp, struct event_base *base,
 {
 	struct spool *s = (*fp)->spool;
 	struct spool_job *j = xcalloc(1, sizeof(*j));
-	static bool threads_on;
 
-	if (!threads_on) {
-		/* event_active() from the committer thread must be safe. */
-		if (evthread_use_pthreads() < 0)
-			die("libevent has no pthreads support");
-		threads_on = true;
-	}
 	j->file = *fp;
 	*fp = NULL;
 	j->cb = cb;
 	j->arg = arg;
 	j->done_ev = event_new(base, -1, 0, spool_job_done_cb, j);
+	/* event_active() from the committer thread wakes base only when
+	 * libevent threading was on before base was made (server_main does
+	 * it, see spool.h); otherwise the callback would wait for unrelated
+	 * traffic. */
 	if (evthread_make_base_notifiable(base) < 0)
 		die("cannot make the event base notifiable");
 	pthread_mutex_lock(&s->lock);

@@ -7,7 +7,8 @@ set -eu
 PKGS="gcc make pkg-config
 libssl-dev libdb-dev libspf2-dev libopendkim-dev libclamav-dev libcdb-dev
 libevent-dev libldap-dev libcrypt-dev libidn2-dev
-perl python3 openssl swaks ldap-utils dnsmasq-base procps netcat-openbsd"
+perl python3 openssl swaks ldap-utils dnsmasq-base procps netcat-openbsd
+fetchmail"
 
 missing=""
 for p in $PKGS; do

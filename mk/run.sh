@@ -61,6 +61,14 @@ CONF
 	fi
 fi
 
+# SMTP in (smtpd(8)) for the demo: plain, on loopback only.
+smtp_port=${TERN_DEMO_SMTP_PORT:-2525}
+if [ -x "$build/bin/smtpd" ] && ! grep -q '^\[smtp\]' "$inst/services.conf"
+then
+	printf '\n[smtp]\nprogram = smtpd\nlisten  = 127.0.0.1:%s\n' \
+	    "$smtp_port" >> "$inst/services.conf"
+fi
+
 # A sample domain and user to log in with (adminctl(8)).
 adminctl() { "$build/bin/adminctl" -c "$inst" "$@"; }
 if [ ! -e "$inst/defaults/domain.conf" ]; then
@@ -105,6 +113,7 @@ $("$build/bin/adminctl" -c "$inst" status)
 
   status:   $build/bin/adminctl -c $inst status
   try it:   printf 'PING\r\nQUIT\r\n' | nc 127.0.0.1 $port
+  mail it:  swaks --server 127.0.0.1:$smtp_port --to demo@example.test
   reload:   $build/bin/adminctl -c $inst reload
   accounts: $build/bin/adminctl -c $inst user list example.test
   logs:     $inst/log/

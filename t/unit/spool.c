@@ -2,6 +2,7 @@
  * commit, aborts, damaged files. */
 #include <dirent.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,7 @@ main(void)
 	char *cmd;
 
 	plan(243);
+	evthread_use_pthreads();     /* before any event base, see spool.h */
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	cmd = xasprintf("%s/spool", tmpdir);

@@ -1,0 +1,223 @@
+/* settings - smtpd's view of tern.conf; see smtpd.h */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "auth_client.h"
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+#include "smtpd.h"
+#include "xalloc.h"
+
+struct smtpd_settings smtpd;
+static struct accounts *expn_accounts;
+
+static struct timeval
+settings_tv(const char *key)
+{
+	long long ms = conf_time_ms(key);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	return tv;
+}
+
+/* "PLAIN LOGIN CRAM-MD5" minus LOGIN when smtp_disable_auth_login. */
+static unsigned
+settings_mechs(void)
+{
+	const char *const *l = conf_list("smtp_auth_mechanisms", NULL);
+	unsigned m = 0;
+
+	for (; *l != NULL; l++) {
+		if (strcasecmp(*l, "PLAIN") == 0)
+			m |= MECH_PLAIN;
+		else if (strcasecmp(*l, "LOGIN") == 0)
+			m |= MECH_LOGIN;
+		else if (strcasecmp(*l, "CRAM-MD5") == 0)
+			m |= MECH_CRAM;
+		else
+			log_exc(LOG_SMTP, "smtp_auth_mechanisms: unknown "
+			    "mechanism '%s' ignored", *l);
+	}
+	if (conf_bool("smtp_disable_auth_login"))
+		m &= ~MECH_LOGIN;
+	return m;
+}
+
+/* Canonical text of an IP literal, or NULL if s is none. */
+static char *
+settings_ip_canon(const char *s, size_t len)
+{
+	char tmp[SMTPD_IP_MAX], out[SMTPD_IP_MAX];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (len >= sizeof(tmp))
+		return NULL;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (inet_pton(AF_INET, tmp, bin) == 1)
+		return xstrdup(inet_ntop(AF_INET, bin, out, sizeof(out)));
+	if (inet_pton(AF_INET6, tmp, bin) == 1)
+		return xstrdup(inet_ntop(AF_INET6, bin, out, sizeof(out)));
+	return NULL;
+}
+
+static void
+settings_hostnames(void)
+{
+	const char *const *l = conf_list("hostnames", NULL);
+	const char *eq;
+	char *ip;
+
+	for (; *l != NULL; l++) {
+		eq = strchr(*l, '=');
+		ip = eq != NULL ? settings_ip_canon(*l, (size_t)(eq - *l)) : NULL;
+		if (ip == NULL || eq[1] == '\0') {
+			log_exc(LOG_SMTP, "hostnames: '%s' is not IP=NAME; "
+			    "ignored", *l);
+			free(ip);
+			continue;
+		}
+		smtpd.hostnames = xrealloc(smtpd.hostnames,
+		    (smtpd.nhostnames + 1) * 2 * sizeof(char *));
+		smtpd.hostnames[smtpd.nhostnames * 2] = ip;
+		smtpd.hostnames[smtpd.nhostnames * 2 + 1] = xstrdup(eq + 1);
+		smtpd.nhostnames++;
+	}
+}
+
+static char *
+settings_hostname(void)
+{
+	char buf[256];
+
+	if (conf_str("hostname")[0] != '\0')
+		return xstrdup(conf_str("hostname"));
+	if (gethostname(buf, sizeof(buf)) < 0 || buf[0] == '\0')
+		return xstrdup("localhost");
+	buf[sizeof(buf) - 1] = '\0';
+	return xstrdup(buf);
+}
+
+void
+settings_load(bool submission)
+{
+	const char *state = conf_str("state_dir");
+	unsigned long long conns;
+	int workers = server_workers();
+
+	settings_free();
+	smtpd.submission = submission;
+	/* The keys count CRLF; the line reader does not. */
+	smtpd.cmd_max = conf_size("smtp_max_command_line") - 2 +
+	    conf_size("smtp_line_tolerance");
+	smtpd.text_max = conf_size("smtp_max_text_line") - 2 +
+	    conf_size("smtp_line_tolerance");
+	smtpd.max_size = conf_size("smtp_max_message_size");
+	smtpd.max_hops = (unsigned)conf_int("smtp_max_hops");
+	smtpd.max_bad_cmds = (unsigned)conf_int("smtp_max_bad_commands");
+	smtpd.max_bad_rcpts = (unsigned)conf_int("smtp_max_bad_recipients");
+	smtpd.max_rcpts = (unsigned)conf_int("smtp_max_recipients");
+	/* Each worker takes its share of the limit, rounded up. */
+	conns = (unsigned long long)conf_int("smtp_max_connections");
+	smtpd.max_conn = (unsigned)((conns + (unsigned)workers - 1) /
+	    (unsigned)workers);
+	smtpd.session_timeout = settings_tv("smtp_session_timeout");
+	smtpd.command_timeout = settings_tv("smtp_command_timeout");
+	smtpd.auth_timeout_ms = (int)conf_time_ms("auth_timeout");
+	smtpd.vrfy = conf_bool("smtp_vrfy");
+	smtpd.expn = conf_bool("smtp_expn");
+	smtpd.auth_without_tls = conf_bool("smtp_auth_without_tls");
+	smtpd.received_auth_user = conf_bool("smtp_received_auth_user");
+	smtpd.reverse_dns = conf_bool("smtp_reverse_dns");
+	smtpd.bare_reject = strcmp(conf_str(submission ?
+	    "submission_bare_line_endings" : "smtp_bare_line_endings"),
+	    "reject") == 0;
+	smtpd.mechs = settings_mechs();
+	smtpd.hostname = settings_hostname();
+	settings_hostnames();
+	smtpd.auth_sock = xasprintf("%s/%s", state, AUTH_SOCKET_NAME);
+	smtpd.queue_sock = xasprintf("%s/queue.sock", state);
+	smtpd.maps_dir = xasprintf("%s/maps", state);
+}
+
+void
+settings_free(void)
+{
+	for (size_t i = 0; i < smtpd.nhostnames * 2; i++)
+		free(smtpd.hostnames[i]);
+	free(smtpd.hostnames);
+	free(smtpd.hostname);
+	free(smtpd.auth_sock);
+	free(smtpd.queue_sock);
+	free(smtpd.maps_dir);
+	memset(&smtpd, 0, sizeof(smtpd));
+}
+
+void
+smtpd_ip_text(const struct sockaddr *sa, char buf[SMTPD_IP_MAX])
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, SMTPD_IP_MAX);
+	} else if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf,
+		    SMTPD_IP_MAX);
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, SMTPD_IP_MAX);
+	} else
+		snprintf(buf, SMTPD_IP_MAX, "unknown");
+}
+
+const char *
+settings_name_for(const struct sockaddr *sa)
+{
+	char ip[SMTPD_IP_MAX];
+
+	if (smtpd.nhostnames > 0) {
+		smtpd_ip_text(sa, ip);
+		for (size_t i = 0; i < smtpd.nhostnames; i++)
+			if (strcmp(smtpd.hostnames[i * 2], ip) == 0)
+				return smtpd.hostnames[i * 2 + 1];
+	}
+	return smtpd.hostname;
+}
+
+struct accounts *
+smtpd_accounts(void)
+{
+	const char *err;
+
+	if (expn_accounts == NULL) {
+		expn_accounts = accounts_open(smtpd.maps_dir, ACCT_PUBLIC, &err);
+		if (expn_accounts == NULL)
+			log_exc(LOG_SMTP, "EXPN: cannot open the account maps "
+			    "in %s: %s", smtpd.maps_dir, err);
+	}
+	return expn_accounts;
+}
+
+void
+smtpd_accounts_reopen(void)
+{
+	const char *err;
+
+	if (expn_accounts != NULL && accounts_reopen(expn_accounts, &err) < 0)
+		log_exc(LOG_SMTP, "EXPN: cannot reopen the account maps: %s",
+		    err);
+}
+
+void
+smtpd_accounts_close(void)
+{
+	accounts_free(&expn_accounts);
+}
