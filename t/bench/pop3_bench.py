@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""POP3: Tern's pop3d beside Dovecot's, same maildirs, same run.  Not a
+test: run by make bench (t/bench/run.sh) or by hand.
+
+    TERN_BUILD=$PWD/build python3 t/bench/pop3_bench.py \
+        [--users 4] [--msgs 200] [--clients 4] [--seconds 8] \
+        [--big 100000] [--limit 300]
+
+One throw-away Tern instance (pop3d with 2 workers, auth) and one private
+Dovecot (dovecot-pop3d: its own config, run and state directories,
+loopback ports, a passwd-file with the same SHA-512-crypt hashes (1000
+rounds: Dovecot re-verifies cached logins, Tern's auth does not), the
+same Maildirs as mail_location, the mail user as uid; logins reuse
+processes as Dovecot's performance tuning advises, and both sides keep
+their auth cache on; Dovecot's info log goes to /dev/null as Tern's
+normal log is off) serve the same workload:
+
+  logins/s    --clients processes doing USER, PASS, QUIT in a loop
+  RETR        --clients processes each logged in as its own user,
+              retrieving every message of its mailbox (--msgs messages,
+              sizes mixed from 2 KB to 1 MB) again and again: messages/s
+              and MB/s of POP3 data received
+  big mailbox a maildir of --big messages: login + STAT + UIDL, first
+              session and second (Dovecot builds its index the first
+              time)
+
+Each phase runs --seconds; the whole run stops after --limit seconds.
+Dovecot is installed with apt when missing and we are root (with
+services kept from starting); without it only Tern's figures print.
+Dovecot is stopped at the end, whatever happens.
+"""
+import argparse
+import multiprocessing
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from tern import Instance, BIN, free_port, wait_for   # noqa: E402
+import authmaps                                         # noqa: E402
+
+PASSWORD = "Bench-pw-1"
+# SHA-512-crypt at its lowest cost: Dovecot's cache keeps the hash and
+# verifies every login again, Tern's auth caches verified logins; a cheap
+# hash keeps the comparison about the POP3 servers.
+ROUNDS = 1000
+DEADLINE = [0.0]
+
+
+# --- the workload, spoken over raw sockets -------------------------------
+class Conn:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.buf = b""
+        self.line()
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("closed")
+            self.buf += d
+        ln, self.buf = self.buf.split(b"\r\n", 1)
+        return ln
+
+    def cmd(self, c):
+        self.s.sendall(c + b"\r\n")
+        ln = self.line()
+        if not ln.startswith(b"+OK"):
+            raise RuntimeError("%r: %r" % (c, ln))
+        return ln
+
+    def multi(self):
+        """Octets of a multi-line answer, up to and with its ".CRLF"."""
+        n = len(self.buf)
+        tail = self.buf[-5:]
+        while not (tail.endswith(b"\r\n.\r\n") or
+                   (n == 3 and tail == b".\r\n")):
+            d = self.s.recv(262144)
+            if not d:
+                raise EOFError("closed")
+            n += len(d)
+            tail = (tail + d)[-5:]
+        self.buf = b""
+        return n
+
+    def close(self):
+        self.s.close()
+
+
+def login_loop(port, user, stop_at, q):
+    done = 0
+    while time.monotonic() < stop_at:
+        c = Conn(port)
+        c.cmd(b"USER " + user.encode())
+        c.cmd(b"PASS " + PASSWORD.encode())
+        c.cmd(b"QUIT")
+        c.close()
+        done += 1
+    q.put((done, 0))
+
+
+def retr_loop(port, user, nmsgs, stop_at, q):
+    msgs = octets = 0
+    while time.monotonic() < stop_at:
+        c = Conn(port)
+        c.cmd(b"USER " + user.encode())
+        c.cmd(b"PASS " + PASSWORD.encode())
+        for i in range(1, nmsgs + 1):
+            if time.monotonic() >= stop_at:
+                break
+            c.s.sendall(b"RETR %d\r\n" % i)
+            c.line()
+            octets += c.multi()
+            msgs += 1
+        c.cmd(b"QUIT")
+        c.close()
+    q.put((msgs, octets))
+
+
+def run_phase(target, port, users, seconds, *extra):
+    q = multiprocessing.Queue()
+    t0 = time.monotonic()
+    stop_at = min(t0 + seconds, DEADLINE[0])
+    procs = [multiprocessing.Process(target=target,
+                                     args=(port, u) + extra + (stop_at, q))
+             for u in users]
+    for p in procs:
+        p.start()
+    got = [q.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    took = time.monotonic() - t0
+    return sum(g[0] for g in got) / took, sum(g[1] for g in got) / took
+
+
+def big_session(port, user):
+    t0 = time.monotonic()
+    c = Conn(port)
+    c.cmd(b"USER " + user.encode())
+    c.cmd(b"PASS " + PASSWORD.encode())
+    c.cmd(b"STAT")
+    c.s.sendall(b"UIDL\r\n")
+    c.line()
+    c.multi()
+    c.cmd(b"QUIT")
+    c.close()
+    return time.monotonic() - t0
+
+
+# --- the mail ---------------------------------------------------------------
+def message(i, size):
+    head = ("From: bench@example.org\nTo: someone@example.com\n"
+            "Subject: bench message %d\nMessage-ID: <%d@bench>\n\n" % (i, i))
+    line = b"The quick brown fox jumps over the lazy dog, %d times. ok\n"
+    body, n = [], 0
+    while n < size:
+        ln = line % n
+        body.append(ln)
+        n += len(ln)
+    return head.encode() + b"".join(body)
+
+
+def fill_maildir(path, owner, nmsgs, sizes=None):
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    for i in range(nmsgs):
+        data = message(i, sizes[i % len(sizes)]) if sizes else \
+            b"Subject: s%d\n\nx\n" % i
+        name = "%d.M%dP1Q%d.bench,S=%d,W=%d:2," % (
+            1600000000 + i, i, i, len(data), len(data) + data.count(b"\n"))
+        fd = os.open(os.path.join(path, "cur", name),
+                     os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, data)
+        os.close(fd)
+    if owner:
+        for root, dirs, files in os.walk(os.path.dirname(path)):
+            for n in dirs + files:
+                os.chown(os.path.join(root, n), *owner)
+        os.chown(os.path.dirname(path), *owner)
+
+
+# --- Dovecot ----------------------------------------------------------------
+def ensure_dovecot():
+    if shutil.which("dovecot"):
+        return True
+    if os.geteuid() != 0:
+        print("dovecot-pop3d is not installed (run as root to install it)")
+        return False
+    # Keep the package from starting a system-wide Dovecot.
+    policy = "/usr/sbin/policy-rc.d"
+    made = not os.path.exists(policy)
+    if made:
+        with open(policy, "w") as f:
+            f.write("#!/bin/sh\nexit 101\n")
+        os.chmod(policy, 0o755)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        cmd = ["apt-get", "install", "-y", "-q", "dovecot-pop3d"]
+        if subprocess.run(cmd, env=env).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env)
+            subprocess.run(cmd, env=env)
+    finally:
+        if made:
+            os.unlink(policy)
+    return shutil.which("dovecot") is not None
+
+
+DOVECOT_CONF = """\
+protocols = pop3
+listen = 127.0.0.1
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+info_log_path = /dev/null
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+auth_cache_size = 10M
+mail_location = maildir:{mail}/%d/%n
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = 1
+pop3_uidl_format = %f
+passdb {{
+  driver = passwd-file
+  args = scheme=CRYPT username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={d}/home/%d/%n allow_all_users=yes
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+  service_count = 0
+  process_min_avail = 2
+}}
+service pop3 {{
+  service_count = 0
+  process_min_avail = 2
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+class Dovecot:
+    def __init__(self, mail, users, owner):
+        self.d = tempfile.mkdtemp(prefix="tern-bench-dovecot-")
+        os.chmod(self.d, 0o755)
+        self.port = free_port()
+        uid, gid = owner or (os.getuid(), os.getgid())
+        os.makedirs(os.path.join(self.d, "home"))
+        if owner:
+            os.chown(os.path.join(self.d, "home"), *owner)
+        h = authmaps.hash_password(PASSWORD, "$6$", ROUNDS)
+        with open(os.path.join(self.d, "passwd"), "w") as f:
+            for u in users:
+                f.write("%s:%s\n" % (u, h))
+        self.conf = os.path.join(self.d, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write(DOVECOT_CONF.format(d=self.d, mail=mail, uid=uid,
+                                        gid=gid, port=self.port))
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError("dovecot exited: " + self.log())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(up, timeout=30, what="dovecot to listen")
+
+    def log(self):
+        try:
+            with open(os.path.join(self.d, "dovecot.log")) as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.d, ignore_errors=True)
+
+
+# --- main -------------------------------------------------------------------
+def measure(name, port, a, users, big_user):
+    r = {}
+    r["login"] = run_phase(login_loop, port, users[:a.clients],
+                           a.seconds)[0]
+    r["retr"] = run_phase(retr_loop, port, users[:a.clients], a.seconds,
+                          a.msgs)
+    if big_user:
+        r["big1"] = big_session(port, big_user)
+        r["big2"] = big_session(port, big_user)
+    print("   %-8s done" % name, flush=True)
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--users", type=int, default=4)
+    ap.add_argument("--msgs", type=int, default=200)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--big", type=int, default=100000)
+    ap.add_argument("--limit", type=float, default=300.0)
+    a = ap.parse_args()
+    a.users = max(1, min(a.users, 64))
+    a.clients = max(1, min(a.clients, a.users))
+    a.msgs = max(1, min(a.msgs, 5000))
+    a.big = max(0, min(a.big, 200000))
+    DEADLINE[0] = time.monotonic() + a.limit
+
+    inst = Instance(services={
+        "pop3": {"program": os.path.join(BIN, "pop3d"), "workers": 2},
+        "auth": {"program": os.path.join(BIN, "auth"),
+                 "listen": ["unix:auth.sock"]}},
+        conf={"mail_dir": "mail", "log_level_pop": "exceptions",
+              "log_level_auth": "exceptions",
+              "pop_max_connections": "0"})
+    owner = None
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam(inst.conf["mail_user"])
+        owner = (pw.pw_uid, pw.pw_gid)
+    users = ["u%d@example.com" % i for i in range(a.users)]
+    big_user = "big@example.com" if a.big else None
+    every = users + ([big_user] if big_user else [])
+    h = authmaps.hash_password(PASSWORD, "$6$", ROUNDS)
+    authmaps.write_maps(inst.path("state", "maps"),
+                        domains={"example.com": {"disabled": "no"}},
+                        users={u: {"disabled": "0"} for u in every},
+                        passwd={u: h for u in every}, cram={}, owner=owner)
+    mail = inst.path("mail")
+    sizes = [2000, 4000, 8000, 16000, 30000, 60000, 2000, 4000, 120000,
+             2000, 8000, 1000000]
+    t0 = time.monotonic()
+    for u in users:
+        fill_maildir(os.path.join(mail, "example.com", u.split("@")[0]),
+                     owner, a.msgs, sizes)
+    if big_user:
+        fill_maildir(os.path.join(mail, "example.com", "big"), owner, a.big)
+    print("   mail: %d users x %d messages, big mailbox %d (%.1f s)" %
+          (a.users, a.msgs, a.big, time.monotonic() - t0), flush=True)
+
+    results = {}
+    dovecot = None
+    try:
+        inst.start()
+        results["tern"] = measure("tern", inst.port("pop3"), a, users,
+                                  big_user)
+        inst.stop()
+        if ensure_dovecot() and time.monotonic() < DEADLINE[0]:
+            dovecot = Dovecot(mail, every, owner)
+            results["dovecot"] = measure("dovecot", dovecot.port, a, users,
+                                         big_user)
+    finally:
+        if dovecot:
+            dovecot.stop()
+        inst.stop()
+        shutil.rmtree(inst.dir, ignore_errors=True)
+
+    rows = [("logins/s", "login", lambda v: "%.0f" % v),
+            ("RETR messages/s", "retr", lambda v: "%.0f" % v[0]),
+            ("RETR MB/s", "retr", lambda v: "%.1f" % (v[1] / 1e6)),
+            ("%d msgs: 1st login+STAT+UIDL s" % a.big, "big1",
+             lambda v: "%.2f" % v),
+            ("%d msgs: 2nd login+STAT+UIDL s" % a.big, "big2",
+             lambda v: "%.2f" % v)]
+    print("   %-36s %12s %12s" % ("", "tern", "dovecot"))
+    for label, key, fmt in rows:
+        vals = [fmt(results[s][key]) if s in results and key in results[s]
+                else "-" for s in ("tern", "dovecot")]
+        print("   %-36s %12s %12s" % (label, vals[0], vals[1]))
+
+
+if __name__ == "__main__":
+    main()
