@@ -49,6 +49,12 @@ struct tuser {
 	unsigned long long quota;       /* bytes; 0 = none of its own */
 	bool disabled;
 	char *cram;             /* CRAM-MD5 secret, or NULL */
+	/* Forwarding and the auto-responder (delivery(8)); NULL = not set. */
+	char *forward;          /* "a@b,c@d", each address normalised */
+	bool forward_nokeep;    /* forward_keep = no: no local copy */
+	bool autoreply;
+	char *ar_subject, *ar_text;     /* text as written ("\n" kept) */
+	char *ar_until;         /* YYYY-MM-DD */
 	int line;
 };
 

@@ -115,6 +115,25 @@ compile_domain(struct compile *c, const struct tdomain *d)
 	return 0;
 }
 
+/* Forwarding and auto-reply keys, only when set (delivery(8) reads
+ * them); most users have none, so most records stay three lines. */
+static void
+compile_user_delivery(struct buf *rec, const struct tuser *u)
+{
+	if (u->forward != NULL)
+		buf_printf(rec, "forward=%s\nforward_keep=%d\n", u->forward,
+		    u->forward_nokeep ? 0 : 1);
+	if (!u->autoreply)
+		return;
+	buf_printf(rec, "autoreply=1\n");
+	if (u->ar_subject != NULL)
+		buf_printf(rec, "autoreply_subject=%s\n", u->ar_subject);
+	if (u->ar_text != NULL)
+		buf_printf(rec, "autoreply_text=%s\n", u->ar_text);
+	if (u->ar_until != NULL)
+		buf_printf(rec, "autoreply_until=%s\n", u->ar_until);
+}
+
 static int
 compile_user(struct compile *c, const struct tdomain *d,
     const struct tuser *u, bool cram, bool dom_off)
@@ -125,6 +144,7 @@ compile_user(struct compile *c, const struct tdomain *d,
 	buf_reset(&c->rec);
 	buf_printf(&c->rec, "name=%s\nquota=%llu\ndisabled=%d\n",
 	    u->name != NULL ? u->name : "", u->quota, u->disabled ? 1 : 0);
+	compile_user_delivery(&c->rec, u);
 	if (compile_add(c, C_USERS, key, buf_data(&c->rec),
 	    buf_len(&c->rec)) < 0)
 		goto out;

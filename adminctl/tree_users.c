@@ -12,6 +12,7 @@
 #include <crypt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -20,12 +21,18 @@
 #include "xalloc.h"
 
 #define USER_NAME_MAX 256
+/* Forwarding and auto-reply values (delivery(8)). */
+#define FORWARD_MAX_TARGETS 20
+#define AR_SUBJECT_MAX 256
+#define AR_TEXT_MAX 4000
 #define CRAM_HEX_LEN  64
 /* Length of the hash part (after the last '$') of what we store. */
 #define SHA512_HASH_LEN   86
 #define YESCRYPT_HASH_LEN 43
 
-const char *const user_keys[] = { "name", "quota", "disabled", "cram", NULL };
+const char *const user_keys[] = { "name", "quota", "disabled", "cram",
+	"forward", "forward_keep", "autoreply", "autoreply_subject",
+	"autoreply_text", "autoreply_until", NULL };
 
 static bool
 users_blank(char c)
@@ -134,9 +141,14 @@ users_value(const char *s, size_t len, const char **why_r)
 	for (size_t i = 1; i < len - 1; i++) {
 		if (s[i] == '\\') {
 			i++;
-			if (s[i] != '"' && s[i] != '\\') {
+			/* "\n" stays as the two characters: autoreply_text
+			 * writes line breaks that way. */
+			if (s[i] == 'n')
+				*o++ = '\\';
+			else if (s[i] != '"' && s[i] != '\\') {
 				free(out);
-				*why_r = "only \\\" and \\\\ may be escaped";
+				*why_r = "only \\\", \\\\ and \\n may be "
+				    "escaped";
 				return NULL;
 			}
 		} else if (s[i] == '"') {
@@ -190,6 +202,117 @@ users_check_cram(const char *v, const char **why_r)
 	return 0;
 }
 
+/* forward=: comma-separated addresses, kept normalised in u->forward. */
+static int
+users_forward(struct tuser *u, const char *v, const char **why_r)
+{
+	struct buf b;
+	size_t n = 0;
+
+	buf_init(&b, strlen(v) + 1, 0);
+	for (const char *p = v; *p != '\0'; ) {
+		size_t len = strcspn(p, ","), used;
+		struct addr a;
+		char *s;
+
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		used = len;
+		while (used > 0 && (p[used - 1] == ' ' || p[used - 1] == '\t'))
+			used--;
+		if (used > 0) {
+			if (addr_parse(p, used, ADDR_SMTPUTF8 | ADDR_NO_LITERAL,
+			    &a, why_r) < 0)
+				goto fail;
+			if (a.domain == NULL) {
+				addr_release(&a);
+				*why_r = "a forwarding target needs a domain";
+				goto fail;
+			}
+			s = addr_format(&a);
+			addr_release(&a);
+			buf_printf(&b, "%s%s", n ? "," : "", s);
+			free(s);
+			if (++n > FORWARD_MAX_TARGETS) {
+				*why_r = "more than 20 forwarding targets";
+				goto fail;
+			}
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (n == 0) {
+		buf_release(&b);
+		return 0;               /* forward= with nothing: not set */
+	}
+	u->forward = buf_steal(&b);
+	buf_release(&b);
+	return 0;
+fail:
+	buf_release(&b);
+	return -1;
+}
+
+/* autoreply_until=YYYY-MM-DD, a real calendar date. */
+static int
+users_date(const char *v, const char **why_r)
+{
+	struct tm tm = { 0 };
+	int y, m, d, n = 0;
+
+	if (strlen(v) != 10 || v[4] != '-' || v[7] != '-' ||
+	    sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10) {
+		*why_r = "expected a date as YYYY-MM-DD";
+		return -1;
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = 12;
+	if (m < 1 || m > 12 || d < 1 || timegm(&tm) == (time_t)-1 ||
+	    tm.tm_mday != d || tm.tm_mon != m - 1) {
+		*why_r = "no such date";
+		return -1;
+	}
+	return 0;
+}
+
+/* The keys of forwarding and the auto-responder; 1 when key is one. */
+static int
+users_apply_delivery(struct tuser *u, const char *key, char *v,
+    const char **why_r)
+{
+	bool b;
+
+	if (strcmp(key, "forward") == 0)
+		users_forward(u, v, why_r);
+	else if (strcmp(key, "forward_keep") == 0) {
+		if (conf_parse_bool(v, &b, why_r) == 0)
+			u->forward_nokeep = !b;
+	} else if (strcmp(key, "autoreply") == 0) {
+		if (conf_parse_bool(v, &b, why_r) == 0)
+			u->autoreply = b;
+	} else if (strcmp(key, "autoreply_subject") == 0) {
+		if (strlen(v) > AR_SUBJECT_MAX)
+			*why_r = "too long (over 256 bytes)";
+		else
+			u->ar_subject = xstrdup(v);
+	} else if (strcmp(key, "autoreply_text") == 0) {
+		if (strlen(v) > AR_TEXT_MAX)
+			*why_r = "too long (over 4000 bytes)";
+		else
+			u->ar_text = xstrdup(v);
+	} else if (strcmp(key, "autoreply_until") == 0) {
+		if (users_date(v, why_r) == 0)
+			u->ar_until = xstrdup(v);
+	} else
+		return 0;
+	return 1;
+}
+
 /* Apply key=value to u; the value string is taken. */
 static int
 users_apply(struct tuser *u, const char *key, char *v, char **error_r)
@@ -197,7 +320,9 @@ users_apply(struct tuser *u, const char *key, char *v, char **error_r)
 	const char *why = NULL;
 	bool b;
 
-	if (strcmp(key, "name") == 0) {
+	if (users_apply_delivery(u, key, v, &why) == 1) {
+		/* nothing more: the value was copied or refused */
+	} else if (strcmp(key, "name") == 0) {
 		if (strlen(v) > USER_NAME_MAX)
 			why = "too long (over 256 bytes)";
 		else {
@@ -209,6 +334,8 @@ users_apply(struct tuser *u, const char *key, char *v, char **error_r)
 	else if (strcmp(key, "disabled") == 0) {
 		if (conf_parse_bool(v, &b, &why) == 0)
 			u->disabled = b;
+	} else if (strcmp(key, "cram") != 0) {
+		BUG("user key %s has no parser", key);
 	} else if (users_check_cram(v, &why) == 0) {
 		u->cram = v;
 		return 0;
@@ -237,7 +364,9 @@ users_field(struct tuser *u, const char *s, size_t len, unsigned *seen,
 		*error_r = eq == NULL ? xasprintf("'%.*s': expected key=value",
 		    (int)(len > 80 ? 80 : len), s) :
 		    xasprintf("unknown user key '%.*s' (known: name, quota, "
-		    "disabled, cram)", (int)(klen > 80 ? 80 : klen), s);
+		    "disabled, cram, forward, forward_keep, autoreply, "
+		    "autoreply_subject, autoreply_text, autoreply_until)",
+		    (int)(klen > 80 ? 80 : klen), s);
 		return -1;
 	}
 	if (*seen & (1u << k)) {
@@ -329,4 +458,8 @@ tuser_release(struct tuser *u)
 	xfree(&u->hash);
 	xfree(&u->name);
 	xfree(&u->cram);
+	xfree(&u->forward);
+	xfree(&u->ar_subject);
+	xfree(&u->ar_text);
+	xfree(&u->ar_until);
 }

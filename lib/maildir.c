@@ -284,7 +284,8 @@ maildir_deliver(const char *dir, struct maildir_msg *m, char **error_r)
 		goto fail;
 	if (fdatasync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
-		*error_r = xasprintf("cannot sync %s: %s", tmp, strerror(errno));
+		*error_r = xasprintf("cannot sync %s: %s", tmp,
+		    strerror(errno));
 		goto fail;
 	}
 	fd = -1;
@@ -574,7 +575,8 @@ maildir_scan(const char *dir, struct maildir_usage *u, char **error_r)
 	if (d == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		*error_r = xasprintf("cannot read %s: %s", dir, strerror(errno));
+		*error_r = xasprintf("cannot read %s: %s", dir,
+		    strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && (de = readdir(d)) != NULL) {

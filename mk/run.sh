@@ -69,6 +69,13 @@ then
 	    "$smtp_port" >> "$inst/services.conf"
 fi
 
+# Local delivery (delivery(8)).
+if [ -x "$build/bin/delivery" ] && ! grep -q '^\[delivery\]' "$inst/services.conf"
+then
+	printf '\n[delivery]\nprogram = delivery\nlisten  = unix:delivery.sock\nworkers = 2\n' \
+	    >> "$inst/services.conf"
+fi
+
 # A sample domain and user to log in with (adminctl(8)).
 adminctl() { "$build/bin/adminctl" -c "$inst" "$@"; }
 if [ ! -e "$inst/defaults/domain.conf" ]; then
