@@ -1,16 +1,22 @@
 /*
  * cmd_fetch - FETCH and UID FETCH (RFC 3501 6.4.5): FLAGS, UID,
  * INTERNALDATE (the file's mtime), RFC822.SIZE (W= of the name, else
- * counted once and kept), RFC822, RFC822.HEADER, RFC822.TEXT, BODY[] and
- * BODY.PEEK[] with HEADER, HEADER.FIELDS (.NOT), TEXT and <partial>,
- * MODSEQ; the ALL, FAST and FULL macros.  A body fetch without .PEEK sets
- * \Seen (not in a read-only folder).  No EXPUNGE is sent during FETCH:
- * a message another session removed is skipped and the answer is
- * NO [EXPUNGEISSUED] (RFC 2180 4.1.1).
+ * counted once and kept), ENVELOPE, BODY, BODYSTRUCTURE, BODY[section]
+ * and BODY.PEEK[section] with <partial> for every section-spec (part
+ * numbers, HEADER, HEADER.FIELDS (.NOT), TEXT, MIME), RFC822,
+ * RFC822.HEADER and RFC822.TEXT (the sections [], [HEADER], [TEXT]),
+ * MODSEQ; the ALL, FAST and FULL macros.  lib/mime does the structure:
+ * sizes and offsets count CRLF line ends whatever the file has.
  *
- * Not yet: ENVELOPE, BODY, BODYSTRUCTURE and part numbers (1.2, MIME)
- * need lib/mime; until it is wired in they are refused with BAD.
+ * A body fetch without .PEEK sets \Seen (not in a read-only folder).  A
+ * section that does not exist (no such part, HEADER of a part that is
+ * not message/rfc822, MIME of the message) is sent as "", as Dovecot
+ * does; a partial beyond the end is "" too.  ENVELOPE, BODY and
+ * BODYSTRUCTURE come from msgcache.c when a FETCH asked before.  No
+ * EXPUNGE is sent during FETCH: a message another session removed is
+ * skipped and the answer is NO [EXPUNGEISSUED] (RFC 2180 4.1.1).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +25,20 @@
 
 #include "imapd.h"
 #include "log.h"
+#include "mime.h"
 #include "xalloc.h"
 
-enum fkind { F_FLAGS, F_UID, F_DATE, F_SIZE, F_MODSEQ, F_BODYSEC };
-enum ftext { T_ALL, T_HEADER, T_FIELDS, T_FIELDS_NOT, T_TEXT };
+enum fkind {
+	F_FLAGS, F_UID, F_DATE, F_SIZE, F_MODSEQ,
+	F_ENVELOPE, F_BODY, F_BODYSTRUCTURE,    /* in enum mcache_item order */
+	F_BODYSEC
+};
 
 struct fitem {
 	enum fkind kind;
-	enum ftext text;
-	bool peek;
 	const char *label;          /* what the answer calls it */
 	char *label_buf;
-	struct imap_arg *fields;    /* HEADER.FIELDS names */
-	size_t nfields;
-	char *fields_buf;
+	struct mime_section sec;    /* F_BODYSEC */
 	bool partial;
 	size_t start, count;
 };
@@ -40,7 +46,14 @@ struct fitem {
 struct fetch {
 	struct fitem *v;
 	size_t n;
-	bool need_body, sets_seen;
+	bool need_body, need_struct, sets_seen;
+};
+
+/* One message while its FETCH line is written. */
+struct fmsg {
+	struct message m;
+	struct mime_msg *mime;      /* NULL until parsed */
+	struct buf scratch;         /* HEADER.FIELDS output */
 };
 
 static void
@@ -48,8 +61,7 @@ fetch_release(struct fetch *f)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		free(f->v[i].label_buf);
-		free(f->v[i].fields);
-		free(f->v[i].fields_buf);
+		mime_section_release(&f->v[i].sec);
 	}
 	free(f->v);
 }
@@ -60,93 +72,73 @@ fetch_add(struct fetch *f, enum fkind k)
 	f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
 	memset(&f->v[f->n], 0, sizeof(f->v[0]));
 	f->v[f->n].kind = k;
+	if (k == F_ENVELOPE || k == F_BODY || k == F_BODYSTRUCTURE)
+		f->need_struct = true;
 	return &f->v[f->n++];
 }
 
-/* "(From To)" inside the brackets: the names. */
-static int
-parse_fields(struct fitem *it, const char *p, const char **end_r)
-{
-	const char *e;
-	char *w;
-
-	while (*p == ' ')
-		p++;
-	if (*p != '(' || (e = strchr(p, ')')) == NULL)
-		return -1;
-	it->fields_buf = xstrndup(p + 1, (size_t)(e - p - 1));
-	for (w = strtok(it->fields_buf, " "); w != NULL; w = strtok(NULL, " ")) {
-		size_t l = strlen(w);
-
-		if (l >= 2 && w[0] == '"' && w[l - 1] == '"') {
-			w[l - 1] = '\0';
-			w++;
-			l -= 2;
-		}
-		it->fields = xrealloc(it->fields,
-		    (it->nfields + 1) * sizeof(*it->fields));
-		memset(&it->fields[it->nfields], 0, sizeof(*it->fields));
-		it->fields[it->nfields].type = IMAP_ARG_ATOM;
-		it->fields[it->nfields].s = w;
-		it->fields[it->nfields].len = l;
-		it->nfields++;
-	}
-	if (it->nfields == 0)
-		return -1;
-	*end_r = e + 1;
-	return 0;
-}
-
-/* BODY[...]<a.b> or BODY.PEEK[...]<a.b> */
-static int
-parse_section(struct fetch *f, const char *s, bool peek)
+/* A body section; text is MIME_SECTION_* of the whole message. */
+static struct fitem *
+fetch_add_section(struct fetch *f, enum mime_section_text text, bool peek)
 {
 	struct fitem *it = fetch_add(f, F_BODYSEC);
-	const char *p = strchr(s, '[') + 1, *close;
 
-	it->peek = peek;
+	it->sec.part = xstrdup("");
+	it->sec.text = text;
 	f->need_body = true;
 	if (!peek)
 		f->sets_seen = true;
-	if (strncmp(p, "]", 1) == 0) {
-		it->text = T_ALL;
-		close = p;
-	} else if (strncasecmp(p, "HEADER.FIELDS.NOT", 17) == 0 ||
-	    strncasecmp(p, "HEADER.FIELDS", 13) == 0) {
-		bool not = strncasecmp(p, "HEADER.FIELDS.NOT", 17) == 0;
+	return it;
+}
 
-		it->text = not ? T_FIELDS_NOT : T_FIELDS;
-		if (parse_fields(it, p + (not ? 17 : 13), &close) < 0 ||
-		    *close != ']')
-			return -1;
-	} else if (strncasecmp(p, "HEADER]", 7) == 0) {
-		it->text = T_HEADER;
-		close = p + 6;
-	} else if (strncasecmp(p, "TEXT]", 5) == 0) {
-		it->text = T_TEXT;
-		close = p + 4;
-	} else
-		return -1;              /* part numbers: need lib/mime */
-	const char *after = close + 1;
+/* number = 1*DIGIT, no sign, no blanks, no overflow */
+static const char *
+parse_number(const char *p, size_t *n_r)
+{
+	size_t n = 0;
+	const char *s = p;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (SIZE_MAX - 9) / 10)
+			return NULL;
+		n = n * 10 + (size_t)(*p - '0');
+	}
+	*n_r = n;
+	return p == s ? NULL : p;
+}
+
+/* BODY[section]<a.b> or BODY.PEEK[section]<a.b> (RFC 3501 9) */
+static int
+parse_section(struct fetch *f, const char *s, bool peek)
+{
+	struct fitem *it = fetch_add_section(f, MIME_SECTION_NONE, peek);
+	const char *open = strchr(s, '['), *close = strrchr(s, ']'), *err;
+	const char *after, *p;
+
+	if (open == NULL || close == NULL || close < open)
+		return -1;
+	mime_section_release(&it->sec);
+	if (mime_section_parse(open + 1, (size_t)(close - open - 1), &it->sec,
+	    &err) < 0)
+		return -1;
+	after = close + 1;
 	if (*after == '<') {
-		char *e;
-		unsigned long long a = strtoull(after + 1, &e, 10), b;
-
-		if (e == after + 1 || *e != '.')
-			return -1;
-		const char *bs = e + 1;
-		b = strtoull(bs, &e, 10);
-		if (e == bs || b == 0 || strcmp(e, ">") != 0)
+		/* partial = "<" number "." nz-number ">" */
+		if ((p = parse_number(after + 1, &it->start)) == NULL ||
+		    *p != '.' ||
+		    (p = parse_number(p + 1, &it->count)) == NULL ||
+		    it->count == 0 || strcmp(p, ">") != 0)
 			return -1;
 		it->partial = true;
-		it->start = (size_t)a;
-		it->count = (size_t)b;
 	} else if (*after != '\0')
 		return -1;
-	/* the answer names the section as asked, without .PEEK/partial */
-	it->label_buf = xasprintf("BODY[%.*s]", (int)(close - p), p);
+	/* the answer names the section as asked, without .PEEK and with
+	 * only the origin of a partial (RFC 3501 7.4.2) */
+	it->label_buf = xasprintf("BODY[%.*s]", (int)(close - open - 1),
+	    open + 1);
 	if (it->partial) {
 		char *l = xasprintf("%s<%zu>", it->label_buf, it->start);
+
 		free(it->label_buf);
 		it->label_buf = l;
 	}
@@ -157,8 +149,6 @@ parse_section(struct fetch *f, const char *s, bool peek)
 static int
 parse_item(struct fetch *f, const struct imap_arg *a)
 {
-	struct fitem *it;
-
 	if (a->type != IMAP_ARG_ATOM)
 		return -1;
 	const char *s = a->s;
@@ -172,20 +162,24 @@ parse_item(struct fetch *f, const struct imap_arg *a)
 		fetch_add(f, F_SIZE);
 	else if (strcasecmp(s, "MODSEQ") == 0)
 		fetch_add(f, F_MODSEQ);
-	else if (strcasecmp(s, "RFC822") == 0 ||
-	    strcasecmp(s, "RFC822.HEADER") == 0 ||
-	    strcasecmp(s, "RFC822.TEXT") == 0) {
-		it = fetch_add(f, F_BODYSEC);
-		f->need_body = true;
-		it->label = strcasecmp(s, "RFC822") == 0 ? "RFC822" :
-		    strcasecmp(s, "RFC822.HEADER") == 0 ? "RFC822.HEADER" :
+	else if (strcasecmp(s, "ENVELOPE") == 0)
+		fetch_add(f, F_ENVELOPE);
+	else if (strcasecmp(s, "BODY") == 0)
+		fetch_add(f, F_BODY);
+	else if (strcasecmp(s, "BODYSTRUCTURE") == 0)
+		fetch_add(f, F_BODYSTRUCTURE);
+	/* RFC822* are BODY[], BODY.PEEK[HEADER] and BODY[TEXT] by other
+	 * names (RFC 3501 6.4.5) */
+	else if (strcasecmp(s, "RFC822") == 0)
+		fetch_add_section(f, MIME_SECTION_NONE, false)->label =
+		    "RFC822";
+	else if (strcasecmp(s, "RFC822.HEADER") == 0)
+		fetch_add_section(f, MIME_SECTION_HEADER, true)->label =
+		    "RFC822.HEADER";
+	else if (strcasecmp(s, "RFC822.TEXT") == 0)
+		fetch_add_section(f, MIME_SECTION_TEXT, false)->label =
 		    "RFC822.TEXT";
-		it->text = s[6] == '\0' ? T_ALL : s[7] == 'H' || s[7] == 'h' ?
-		    T_HEADER : T_TEXT;
-		it->peek = it->text == T_HEADER;
-		if (!it->peek)
-			f->sets_seen = true;
-	} else if (strncasecmp(s, "BODY[", 5) == 0)
+	else if (strncasecmp(s, "BODY[", 5) == 0)
 		return parse_section(f, s, false);
 	else if (strncasecmp(s, "BODY.PEEK[", 10) == 0)
 		return parse_section(f, s, true);
@@ -197,12 +191,17 @@ parse_item(struct fetch *f, const struct imap_arg *a)
 static int
 parse_items(struct fetch *f, const struct imap_arg *a)
 {
+	/* the macros (RFC 3501 6.4.5) */
 	if (imap_arg_is(a, "ALL") || imap_arg_is(a, "FAST") ||
 	    imap_arg_is(a, "FULL")) {
 		fetch_add(f, F_FLAGS);
 		fetch_add(f, F_DATE);
 		fetch_add(f, F_SIZE);
-		return imap_arg_is(a, "FAST") ? 0 : -2;   /* ENVELOPE */
+		if (!imap_arg_is(a, "FAST"))
+			fetch_add(f, F_ENVELOPE);
+		if (imap_arg_is(a, "FULL"))
+			fetch_add(f, F_BODY);
+		return 0;
 	}
 	if (a->type == IMAP_ARG_LIST) {
 		if (a->n == 0)
@@ -226,57 +225,107 @@ out_date(struct session *s, time_t t)
 	out(s, "INTERNALDATE \"%s\"", b);
 }
 
+/* ENVELOPE, BODY or BODYSTRUCTURE, from the cache or the parse. */
 static void
-out_section(struct session *s, const struct fitem *it, struct message *m)
+out_struct(struct session *s, uint32_t i, struct fmsg *fm,
+    enum mcache_item which)
 {
-	struct buf tmp;
-	const char *d = m->data.data;
-	size_t len = m->data.len;
+	static const char *const names[MC_ITEMS] = {
+		"ENVELOPE", "BODY", "BODYSTRUCTURE",
+	};
+	uint32_t uid = s->mb->msgs[i].uid;
+	const char *v;
+	size_t len;
+	struct buf b;
 
-	buf_init(&tmp, 0, 0);
-	switch (it->text) {
-	case T_ALL:
-		break;
-	case T_HEADER:
-		len = m->hdr_len;
-		break;
-	case T_TEXT:
-		d += m->hdr_len;
-		len -= m->hdr_len;
-		break;
-	case T_FIELDS:
-	case T_FIELDS_NOT:
-		header_fields(m->data.data, m->hdr_len, it->fields,
-		    it->nfields, it->text == T_FIELDS_NOT, &tmp);
-		d = tmp.data;
-		len = tmp.len;
-		break;
+	out(s, "%s ", names[which]);
+	if ((v = mcache_get(s, uid, which, &len)) != NULL) {
+		out_raw(s, v, len);
+		return;
 	}
-	if (it->partial) {
-		if (it->start >= len)
+	ASSERT(fm->mime != NULL);
+	buf_init(&b, 256, 0);
+	if (which == MC_ENVELOPE)
+		mime_envelope(fm->mime, NULL, &b);
+	else
+		mime_bodystructure(fm->mime, which == MC_BODYSTRUCTURE, &b);
+	out_raw(s, b.data, b.len);
+	mcache_put(s, uid, which, b.data, b.len);
+	buf_release(&b);
+}
+
+static void
+out_section(struct session *s, const struct fitem *it, struct fmsg *fm)
+{
+	struct mime_slice sl;
+	struct buf conv;
+	const char *d;
+	size_t len, off = it->partial ? it->start : 0;
+
+	(void)mime_section_get(fm->mime, &it->sec, &fm->scratch, &sl);
+	buf_init(&conv, 0, 0);
+	if (sl.len == sl.size) {
+		/* message_load() made every line end CRLF already */
+		d = sl.data;
+		len = sl.len;
+		if (off >= len)
 			len = 0;
 		else {
-			d += it->start;
-			len -= it->start;
-			if (len > it->count)
-				len = it->count;
+			d += off;
+			len -= off;
 		}
+		if (it->partial && len > it->count)
+			len = it->count;
+	} else {
+		mime_crlf_append(&conv, sl.data, sl.len, off,
+		    it->partial ? it->count : SIZE_MAX);
+		d = conv.data;
+		len = conv.len;
 	}
-	out(s, "%s {%zu}\r\n", it->label, len);
-	out_raw(s, d, len);
-	buf_release(&tmp);
+	if (len == 0)
+		out(s, "%s \"\"", it->label);
+	else {
+		out(s, "%s {%zu}\r\n", it->label, len);
+		out_raw(s, d, len);
+	}
+	buf_release(&conv);
+}
+
+/* Does message i need reading for f (or is all it wants cached)? */
+static bool
+fetch_needs_file(struct session *s, uint32_t i, const struct fetch *f)
+{
+	size_t len;
+
+	if (f->need_body)
+		return true;
+	for (size_t k = 0; f->need_struct && k < f->n; k++)
+		if (f->v[k].kind >= F_ENVELOPE &&
+		    f->v[k].kind <= F_BODYSTRUCTURE &&
+		    mcache_get(s, s->mb->msgs[i].uid,
+		    (enum mcache_item)(f->v[k].kind - F_ENVELOPE), &len) ==
+		    NULL)
+			return true;
+	return false;
 }
 
 static bool
 fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
 {
 	struct imap_msg *mm = &s->mb->msgs[i];
-	struct message m;
+	struct fmsg fm = { .mime = NULL };
 	bool first = true, flags_shown = false;
+	bool load = fetch_needs_file(s, i, f);
 
-	if (f->need_body && message_load(s, i, &m) < 0) {
-		message_release(&m);
-		return false;
+	buf_init(&fm.scratch, 0, 0);
+	if (load) {
+		if (message_load(s, i, &fm.m) < 0) {
+			message_release(&fm.m);
+			buf_release(&fm.scratch);
+			return false;
+		}
+		fm.mime = mime_parse(fm.m.data.data != NULL ?
+		    fm.m.data.data : "", fm.m.data.len);
 	}
 	if (f->sets_seen && !s->readonly && !(mm->flags & IMAP_F_SEEN))
 		if (imap_mbox_set_flags(s->mb, i, mm->flags | IMAP_F_SEEN) < 0)
@@ -313,8 +362,14 @@ fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
 		case F_MODSEQ:
 			out(s, "MODSEQ (%llu)", (unsigned long long)mm->modseq);
 			break;
+		case F_ENVELOPE:
+		case F_BODY:
+		case F_BODYSTRUCTURE:
+			out_struct(s, i, &fm,
+			    (enum mcache_item)(it->kind - F_ENVELOPE));
+			break;
 		case F_BODYSEC:
-			out_section(s, it, &m);
+			out_section(s, it, &fm);
 			break;
 		}
 	}
@@ -330,8 +385,11 @@ fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
 			out(s, " MODSEQ (%llu)", (unsigned long long)mm->modseq);
 	}
 	out(s, ")\r\n");
-	if (f->need_body)
-		message_release(&m);
+	if (load) {
+		mime_free(&fm.mime);
+		message_release(&fm.m);
+	}
+	buf_release(&fm.scratch);
 	return true;
 }
 
@@ -342,7 +400,6 @@ cmd_fetch(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 	struct imap_seqset set;
 	struct fetch f = { 0 };
 	unsigned long long changedsince = 0;
-	int rc;
 	bool missing = false;
 
 	if (n < 2 || n > 3) {
@@ -360,10 +417,9 @@ cmd_fetch(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		changedsince = strtoull(a[2].list[1].s, NULL, 10);
 		s->condstore = true;
 	}
-	if ((rc = parse_items(&f, &a[1])) < 0) {
+	if (parse_items(&f, &a[1]) < 0) {
 		fetch_release(&f);
-		session_bad(s, tag, rc == -2 ? "ENVELOPE is not supported yet" :
-		    "Invalid or unsupported FETCH item");
+		session_bad(s, tag, "Invalid FETCH item");
 		return;
 	}
 	if (seqset_arg(s, tag, &a[0], uid, &set) < 0) {

@@ -76,6 +76,7 @@ cmd_idle(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 			log_exc(LOG_IMAP, "%s: inotify: unavailable", s->id);
 	}
 	session_update(s, true);
+	mcache_drop(s);         /* an idling session keeps its memory small */
 	out(s, "+ idling\r\n");
 	s->wait = W_IDLE;
 	session_timer(s, imapd.idle_timeout_ms);

@@ -35,6 +35,7 @@ out_flags(struct session *s, const struct imap_msg *m)
 void
 session_unselect(struct session *s)
 {
+	mcache_drop(s);
 	imap_mbox_free(&s->mb);
 	free(s->mbname);
 	s->mbname = NULL;

@@ -67,6 +67,7 @@ struct session {
 	struct imap_mbox *mb;
 	char *mbname;
 	bool readonly;
+	struct mcache *mcache;      /* msgcache.c; NULL when empty */
 	/* IDLE */
 	int ino_fd;
 	struct event *ino_ev;
@@ -186,14 +187,26 @@ int message_load(struct session *s, uint32_t i, struct message *m);
 void message_release(struct message *m);
 uint32_t message_size(struct session *s, uint32_t i);
 time_t message_date(struct session *s, uint32_t i);
-void header_fields(const char *h, size_t hlen, struct imap_arg *names,
-    size_t n, bool not, struct buf *outb);
 /* The unfolded value of the first field `name` in h, malloc'd or NULL. */
 char *header_get(const char *h, size_t hlen, const char *name);
 int seqset_arg(struct session *s, const char *tag, const struct imap_arg *a,
     bool uid, struct imap_seqset *set);
 bool msg_in_set(struct session *s, const struct imap_seqset *set,
     uint32_t i, bool uid);
+
+/*
+ * msgcache.c: a few messages' ENVELOPE/BODY/BODYSTRUCTURE strings, by UID.
+ * mcache_get: the value (valid until the next mcache_* call) or NULL.
+ * mcache_put copies v; it may decline (too big).  mcache_prune forgets
+ * UIDs no longer in the view; mcache_drop forgets everything.
+ */
+enum mcache_item { MC_ENVELOPE, MC_BODY, MC_BODYSTRUCTURE, MC_ITEMS };
+const char *mcache_get(struct session *s, uint32_t uid, enum mcache_item it,
+    size_t *len_r);
+void mcache_put(struct session *s, uint32_t uid, enum mcache_item it,
+    const char *v, size_t len);
+void mcache_prune(struct session *s);
+void mcache_drop(struct session *s);
 
 /* cmd_fetch.c, cmd_store.c, cmd_search.c, cmd_idle.c, cmd_quota.c */
 void cmd_fetch(struct session *, const char *, struct imap_arg *, size_t,

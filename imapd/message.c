@@ -133,27 +133,6 @@ field_named(const char *f, size_t flen, const char *name, size_t nlen)
 	return flen > nlen && f[nlen] == ':' && strncasecmp(f, name, nlen) == 0;
 }
 
-void
-header_fields(const char *h, size_t hlen, struct imap_arg *names, size_t n,
-    bool not, struct buf *o)
-{
-	size_t i = 0;
-
-	while (i < hlen) {
-		size_t fl = field_len(h + i, hlen - i);
-		bool hit = false;
-
-		if (fl == 2 && h[i] == '\r')
-			break;          /* the blank line */
-		for (size_t k = 0; k < n && !hit; k++)
-			hit = field_named(h + i, fl, names[k].s, names[k].len);
-		if (hit != not)
-			buf_append(o, h + i, fl);
-		i += fl;
-	}
-	buf_append(o, "\r\n", 2);
-}
-
 char *
 header_get(const char *h, size_t hlen, const char *name)
 {

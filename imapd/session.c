@@ -392,6 +392,8 @@ session_update(struct session *s, bool expunges)
 		session_close(s, "UIDVALIDITY changed, please reselect");
 		return;
 	}
+	if (ch.nexpunged > 0)
+		mcache_prune(s);
 	for (uint32_t k = 0; k < ch.nexpunged; k++)
 		out(s, "* %u EXPUNGE\r\n", ch.expunged[k] - k);
 	if (s->mb->count != before - ch.nexpunged) {

@@ -243,6 +243,7 @@ list_read(const char *dir, struct ulist *l)
 	memset(l, 0, sizeof(*l));
 	buf_init(&l->data, 4096, 0);
 	l->ends_nl = true;
+	l->uidnext = 1;             /* UIDs start at 1 (RFC 3501 2.3.1.1) */
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	l->exists = true;

@@ -13,6 +13,7 @@ are mail/example.com/<local>/.  Nothing sleeps: waits poll a deadline.
 import imaplib
 import os
 import pwd
+import re
 import socket
 import time
 
@@ -84,6 +85,61 @@ def deliver(inst, body, user="alice", folder="", name=None):
 deliver.n = 0
 
 
+def _value_end(b, i):
+    """End of the IMAP value (atom, "string", {n} literal, (list)) at
+    b[i]."""
+    if b[i:i + 1] == b'"':
+        i += 1
+        while b[i:i + 1] != b'"':
+            i += 2 if b[i:i + 1] == b"\\" else 1
+        return i + 1
+    if b[i:i + 1] == b"{":
+        j = b.index(b"}", i)
+        return j + 3 + int(b[i + 1:j])
+    if b[i:i + 1] == b"(":
+        i += 1
+        while b[i:i + 1] != b")":
+            if b[i:i + 1] == b" ":
+                i += 1
+            else:
+                i = _value_end(b, i)
+        return i + 1
+    j = i
+    depth = 0
+    while j < len(b) and (depth or b[j:j + 1] not in (b" ", b")")):
+        depth += {b"[": 1, b"]": -1}.get(b[j:j + 1], 0)
+        j += 1
+    return j
+
+
+def fetch_items(resp):
+    """b'* 3 FETCH (NAME value ...)' -> (3, {NAME: raw value bytes}),
+    names as sent (e.g. 'BODY[1.MIME]', 'BODY[TEXT]<0>'), values exactly
+    as on the wire (literals with their {n}CRLF)."""
+    m = re.match(rb"\* (\d+) FETCH \(", resp)
+    if not m:
+        raise ValueError("not a FETCH response: %r" % resp[:80])
+    i, items = m.end(), {}
+    while resp[i:i + 1] != b")":
+        j = _value_end(resp, i)
+        name = resp[i:j].decode()
+        k = _value_end(resp, j + 1)
+        items[name] = resp[j + 1:k]
+        i = k + (1 if resp[k:k + 1] == b" " else 0)
+    if i != len(resp) - 1:
+        raise ValueError("junk after FETCH: %r" % resp[i:])
+    return int(m.group(1)), items
+
+
+def unliteral(v):
+    """The octets of a string value: "quoted" or {n}CRLF literal."""
+    if v.startswith(b"{"):
+        return v[v.index(b"\r\n") + 2:]
+    if v.startswith(b'"'):
+        return re.sub(rb'\\(.)', rb"\1", v[1:-1])
+    raise ValueError("not a string: %r" % v[:40])
+
+
 class Raw:
     """IMAP over a socket, for the grammar's corners."""
 
@@ -114,6 +170,30 @@ class Raw:
     def cmd(self, text, tag="a"):
         self.send("%s %s\r\n" % (tag, text))
         return self.until(tag)
+
+    def response(self):
+        """One whole response as sent, bytes: literals kept in place
+        ("{n}\\r\\n" and their octets), the final CRLF dropped."""
+        out = b""
+        while True:
+            ln = self.f.readline()
+            if not ln:
+                raise EOFError("server closed the connection")
+            m = re.search(rb"\{(\d+)\}\r\n$", ln)
+            if not m:
+                return out + ln.rstrip(b"\r\n")
+            out += ln + self.f.read(int(m.group(1)))
+
+    def responses(self, text, tag="a"):
+        """Send a command; its untagged responses (bytes, literals
+        inline) and the tagged line."""
+        self.send("%s %s\r\n" % (tag, text))
+        out = []
+        while True:
+            r = self.response()
+            if r.startswith(tag.encode() + b" "):
+                return out, r.decode("utf-8", "replace")
+            out.append(r)
 
     def closed(self):
         try:
