@@ -11,7 +11,6 @@
  *   warn.c      quota warnings, once
  *   reply.c     auto-replies (lib/autoreply has the rules)
  *   forward.c   new messages into the spool (forwards, replies)
- *   notify.c    "new" frames to the queue manager
  */
 #ifndef TERN_DELIVERY_H
 #define TERN_DELIVERY_H
@@ -160,10 +159,6 @@ int forward_spool(struct spool_envelope *e, const char *prefix,
 /* The copy for x's remote targets and requeued addresses. */
 int forward_queue(struct xrun *x, char **qid_r, const char **error_r);
 
-/* notify.c */
-void notify_init(struct event_base *base);
-void notify_queue(const char *qid, unsigned subspool);
-void notify_free(void);
 
 /* conn.c */
 void conn_start(evutil_socket_t fd, const struct sockaddr *sa,

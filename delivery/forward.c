@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "delivery.h"
+#include "queue_notify.h"
 #include "log.h"
 #include "spool.h"
 #include "xalloc.h"
@@ -59,7 +60,7 @@ forward_spool(struct spool_envelope *e, const char *prefix, size_t plen,
 	if (spool_file_commit(&f, error_r) < 0)
 		return -1;
 	*qid_r = xstrdup(e->id);
-	notify_queue(e->id, spool_subspool_of(D.spool, e->id));
+	queue_notify(e->id, spool_subspool_of(D.spool, e->id));
 	return 0;
 write_error:
 	*error_r = "cannot write to the spool";

@@ -22,20 +22,23 @@
  * log_level_delivery.  See delivery(8).
  */
 #include "delivery.h"
+#include "queue_notify.h"
 #include "server.h"
 
 static int
 delivery_init(struct event_base *base)
 {
-	notify_init(base);
-	return settings_init();
+	if (settings_init() < 0)
+		return -1;
+	queue_notify_init(base, D.queue_sock, "delivery", LOG_DELIVERY);
+	return 0;
 }
 
 static void
 delivery_exit(void)
 {
 	conn_exit();
-	notify_free();
+	queue_notify_free();
 	settings_free();
 }
 

@@ -73,7 +73,7 @@ smtpd_init(struct event_base *base)
 	}
 	if (smtpd.reverse_dns)
 		smtpd_dns = rdns_base_new(base);
-	queue_notify_init(base);
+	queue_notify_init(base, smtpd.queue_sock, "smtpd", LOG_SMTP);
 	log_msg(LOG_SMTP, "%s: ready%s", server_service(),
 	    submission ? " (submission)" : "");
 	return 0;
