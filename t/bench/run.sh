@@ -15,3 +15,6 @@ echo "-- 100 users logging in repeatedly (auth cache on, the default)"
 python3 "$here/auth_bench.py" --count 4000 --users 100 --limit 120
 echo "-- every login pays the full hash (auth_cache_size = 0)"
 python3 "$here/auth_bench.py" --count 300 --cache 0 --limit 60
+
+echo "== pop3 (issue #7): pop3d beside Dovecot's pop3d, same maildirs"
+python3 "$here/pop3_bench.py" --limit 300
