@@ -91,5 +91,13 @@ int cmd_status(int argc, char **argv);
 int cmd_service(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+/* adminctl spool ... (cmd_spool.c, cmd_spool_list.c) */
+int cmd_spool(int argc, char **argv);
+int cmd_spool_list(int argc, char **argv);
+int cmd_spool_view(int argc, char **argv);
+int cmd_spool_rcpts(int argc, char **argv);
+/* A request to the queue on state_dir/queue.sock; NULL (and *rc_r) when
+ * it is not running (said on stderr unless quiet) or answers an error. */
+struct ipc_msg *spool_queue_call(struct ipc_msg *req, int *rc_r, bool quiet);
 
 #endif

@@ -48,6 +48,8 @@ static const struct {
 	{ "propagate", cmd_propagate, "KEY... | --all [--dry-run]", "apply "
 	    "the defaults to every domain" },
 	{ "admin", cmd_admin, "passwd", "the system administrator's password" },
+	{ "spool", cmd_spool, "list|view|recipients|force|reset-retries|"
+	    "priority|delete|stop|start ...", "the mail queue" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
 

@@ -18,3 +18,8 @@ python3 "$here/auth_bench.py" --count 300 --cache 0 --limit 60
 
 echo "== pop3 (issue #7): pop3d beside Dovecot's pop3d, same maildirs"
 python3 "$here/pop3_bench.py" --limit 300
+
+echo "== queue (issue #5): start on a spool of 1,000,000 messages"
+python3 "$here/queue_restart.py" --count 1000000 --run 30
+echo "-- kill -9 of the queue and the agents during 5,000 messages"
+QUEUE_KILL_N=5000 python3 "$here/../integ/queue_kill.t"
