@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "confset.h"
+#include "routing.h"
 #include "tree.h"
 #include "xalloc.h"
 
@@ -319,6 +320,30 @@ check_loops(struct tree *t)
 	free(st);
 }
 
+/* routing.conf (routing(5)): its own syntax, and no forwarded domain
+ * that we host ourselves (mail for it would never reach the mailboxes). */
+static void
+check_routing(struct tree *t)
+{
+	char *path = xasprintf("%s/routing.conf", t->confdir);
+	char *err = NULL;
+	struct routing *r = routing_load(path, &err);
+
+	if (r == NULL) {
+		errs_take(&t->errs, err);
+		free(path);
+		return;
+	}
+	for (size_t i = 0; i < r->nfw; i++)
+		for (size_t j = 0; j < r->fw[i].ndomains; j++)
+			if (check_local(t, r->fw[i].domains[j]) != NULL)
+				errs_add(&t->errs, path, r->fw[i].line,
+				    "[forward]: %s is a local domain",
+				    r->fw[i].domains[j]);
+	routing_free(&r);
+	free(path);
+}
+
 void
 tree_check(struct tree *t)
 {
@@ -341,4 +366,5 @@ tree_check(struct tree *t)
 					t->cram_missing++;
 	}
 	check_loops(t);
+	check_routing(t);
 }

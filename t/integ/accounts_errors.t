@@ -19,6 +19,7 @@ GOOD = {
     "domains/example.org/domain.conf": "enable_catchalls = no\n",
     "domains/example.org/users": "carol  %s\n" % H,
     "domains/example.org/aliases": "",
+    "routing.conf": "[gateway]\naddress = [192.0.2.1]:587\n",
 }
 
 tr = Tree()
@@ -148,6 +149,19 @@ try:
         for f in os.listdir(tr.path(d)):
             os.unlink(tr.path(d, f))
         os.rmdir(tr.path(d))
+
+    # routing.conf (routing(5)) is checked with the tree.
+    expect("routing: bad key", {"routing.conf": "[gateway]\naddress = x\n"
+                                "colour = red\n"},
+           [("routing.conf", 3, "unknown key 'colour' in [gateway]")])
+    expect("routing: incomplete section", {"routing.conf": "\n[forward]\n"
+                                           "domains = far.example\n"},
+           [("routing.conf", 2, "[forward] needs an address and domains")])
+    expect("routing: a hosted domain forwarded",
+           {"routing.conf": "[forward]\naddress = [10.0.0.5]\n"
+            "domains = far.example Example.NET\n"},
+           [("routing.conf", 1, "[forward]: example.net is a local "
+             "domain")])
 
     # Everything at once: each one reported, in one run.
     reset()
