@@ -34,8 +34,35 @@ show_json(const struct tdomain *d, const struct tuser *u, bool first)
 	printf(",\"quota\":%llu,\"disabled\":%s", u->quota,
 	    u->disabled ? "true" : "false");
 	json_field("password", show_pwkind(u->hash), false);
-	printf(",\"cram\":%s}", u->cram != NULL ? "true" : "false");
+	printf(",\"cram\":%s", u->cram != NULL ? "true" : "false");
+	json_field("forward", u->forward != NULL ? u->forward : "", false);
+	printf(",\"forward_keep\":%s,\"autoreply\":%s",
+	    u->forward_nokeep ? "false" : "true",
+	    u->autoreply ? "true" : "false");
+	json_field("autoreply_subject", u->ar_subject != NULL ?
+	    u->ar_subject : "", false);
+	json_field("autoreply_text", u->ar_text != NULL ? u->ar_text : "",
+	    false);
+	json_field("autoreply_until", u->ar_until != NULL ? u->ar_until : "",
+	    false);
+	putchar('}');
 	free(addr);
+}
+
+/* Forwarding and the auto-responder, when set (delivery(8)). */
+static void
+show_extras(const struct tuser *u)
+{
+	if (u->forward != NULL)
+		printf("forward:  %s\nkeep:     %s\n", u->forward,
+		    u->forward_nokeep ? "no" : "yes");
+	if (u->autoreply || u->ar_subject != NULL || u->ar_text != NULL)
+		printf("autoreply: %s\nautoreply subject: %s\n"
+		    "autoreply until: %s\nautoreply text: %s\n",
+		    u->autoreply ? "on" : "off",
+		    u->ar_subject != NULL ? u->ar_subject : "",
+		    u->ar_until != NULL ? u->ar_until : "",
+		    u->ar_text != NULL ? u->ar_text : "");
 }
 
 static int
@@ -113,6 +140,7 @@ user_show(int argc, char **argv)
 		    domain, u->name != NULL ? u->name : "", u->quota,
 		    u->disabled ? "yes" : "no", show_pwkind(u->hash),
 		    u->cram != NULL ? "yes" : "no");
+		show_extras(u);
 		rc = EX_OK;
 	}
 	tree_release(&t);

@@ -128,6 +128,24 @@ try:
         ("Alice@example.com", "yescrypt", True, 1 << 30),
         "user show --json, any case")
     ok("$y$" not in out and "cram=" not in out, "no hash or secret shown")
+    is_((j["forward"], j["autoreply"]), ("", False),
+        "user show --json: no forwarding, no auto-reply")
+    rc, out, err = tr.run("user", "set", "alice@example.com",
+                          "forward=Al@Remote.test", "forward_keep=no",
+                          "autoreply=yes", "autoreply_subject=Away")
+    is_(rc, 0, "user set forward and autoreply: " + line1(err))
+    rc, out, err = tr.run("--json", "user", "show", "alice@example.com")
+    j = json.loads(out)
+    is_((j["forward"], j["forward_keep"], j["autoreply"],
+         j["autoreply_subject"]), ("Al@remote.test", False, True, "Away"),
+        "user show --json shows them")
+    rc, out, err = tr.run("user", "show", "alice@example.com")
+    ok("forward:  Al@remote.test\nkeep:     no\n" in out and
+       "autoreply: on\nautoreply subject: Away\n" in out,
+       "and the text form")
+    rc, out, err = tr.run("user", "set", "alice@example.com", "forward=",
+                          "forward_keep=", "autoreply=", "autoreply_subject=")
+    is_(rc, 0, "and unset again: " + line1(err))
 
     rc, out, err = tr.run("user", "disable", "bob@example.com")
     is_(rc, 0, "user disable")
