@@ -449,6 +449,8 @@ agent_start(struct qdu *d)
 		return 0;
 	}
 	agent_up(p);
+	if (p->remote)
+		qthrottle_charge(m);
 	agent_job_send(d, ac, ri, n, attempt + 1);
 	log_detail(QLOG, "%s: to the %s agent%s%s: %u recipient(s), attempt "
 	    "%u", m->id, p->what, d->dom != NULL ? " for " : "",

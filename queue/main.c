@@ -17,7 +17,8 @@
  * Listens: unix:queue.sock (smtpd's notifications, adminctl's spool
  * commands).  Talks to: the delivery agents (lib/djob).  Reads:
  * state_dir/maps/domains.cdb (which domains are local; reopened on
- * SIGHUP).  Keys: spool_*, queue_*, hostname.  Logs to the delivery log.
+ * SIGHUP).  Writes: state_dir/throttle.db (the hour's counts of throttled
+ * domains).  Keys: spool_*, queue_*, hostname.  Logs to the delivery log.
  * See queue(8).
  */
 #include <stdio.h>
@@ -163,6 +164,7 @@ queue_after_drop(struct event_base *base)
 	store_init();
 	outcome_init();
 	cmd_init();
+	qthrottle_init();
 	ctl_init();
 	log_msg(QLOG, "queue: started; spool %s with %u subspools, at most %u "
 	    "messages in memory%s", Q.spool_dir, Q.nsub, Q.active_max,
@@ -253,6 +255,7 @@ queue_exit(void)
 	msg_exit();
 	sched_exit();
 	outcome_exit();
+	qthrottle_exit();
 	spool_close(&Q.spool);
 	accounts_free(&Q.acct);
 	free(Q.retry_ms);

@@ -125,6 +125,8 @@ outcome_rcpt(struct qmsg *m, uint32_t i, enum djob_status st,
 		qrec_put_done(&m->recq, i, now, QREC_OK, t);
 		log_msg(QLOG, "%s: to=<%s> delivered (%s): %s", m->id, r->addr,
 		    outcome_route(m, r), t);
+		if (r->du != NO_DU && m->du[r->du].dom == NULL)
+			qthrottle_bounce(m, r->addr);
 		outcome_set_text(r, t);
 		break;
 	case DJOB_FAIL:

@@ -15,6 +15,7 @@
  *   scan.c     the incremental spool scan
  *   ctl.c      queue.sock: smtpd's "new" and adminctl's spool commands
  *   cmd.c      spool_new_mail_command
+ *   throttle.c the sending domains' hourly limits
  *   heap.c     the binary heap the scheduler uses
  */
 #ifndef TERN_QUEUE_H
@@ -114,6 +115,7 @@ struct qmsg {
 	bool cmd_waiting, cmd_running;
 	bool bounce_retry;          /* a bounce failed; try again later */
 	bool write_retry;           /* the record write failed; retrying */
+	bool throttle_counted;      /* counted against its domain's hour */
 	struct buf recq;            /* record lines not yet written */
 };
 
@@ -241,6 +243,17 @@ void ctl_exit(void);
 void ctl_client(evutil_socket_t fd);
 void ctl_close_all(void);
 void ctl_load_state(void);
+
+/* throttle.c */
+void qthrottle_init(void);
+void qthrottle_exit(void);
+/* 0 when m may go out now, else when its domain's hour is over (ms). */
+long long qthrottle_hold(const struct qmsg *m);
+/* m goes out: count it once against its sender's domain. */
+void qthrottle_charge(struct qmsg *m);
+/* A null-sender message reached local recipient rcpt: count a bounce
+ * against rcpt's domain. */
+void qthrottle_bounce(const struct qmsg *m, const char *rcpt);
 
 /* cmd.c */
 void cmd_init(void);

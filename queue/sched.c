@@ -262,8 +262,18 @@ static bool
 sched_start(struct heap *h)
 {
 	struct qdu *d = heap_pop(h);
+	long long until;
 
 	d->where = DU_IDLE;
+	if (d->dom != NULL && (until = qthrottle_hold(d->m)) > 0) {
+		/* The sender's domain is over its hour: wait for the next
+		 * one, spending no attempt. */
+		d->due = until;
+		d->where = DU_TIMER;
+		heap_push(&S.timer, d);
+		sched_arm();
+		return true;
+	}
 	if (d->dom != NULL && d->dom->active >= Q.dom_max) {
 		d->where = DU_BLOCKED;
 		heap_push(&d->dom->blocked, d);
