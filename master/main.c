@@ -151,6 +151,9 @@ master_start(bool foreground)
 	make_dir(conf_str("state_dir"), 0750);
 	make_dir(conf_str("log_dir"), 0750);
 	make_dir(conf_str("spool_dir"), 0750);
+	/* Where mailboxes are made on first delivery (domains with their
+	 * own folder_path see to theirs). */
+	make_dir(conf_str("mail_dir"), 0750);
 	log_open("master", conf_str("log_dir"), conf_bool("log_syslog"));
 	log_set_stderr(foreground);
 	/* Lock before binding: a second master must not touch the sockets

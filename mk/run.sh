@@ -76,6 +76,29 @@ then
 	    >> "$inst/services.conf"
 fi
 
+# The queue manager (queue(8)): takes what smtpd spools and hands it to
+# delivery.
+if [ -x "$build/bin/queue" ] && ! grep -q '^\[queue\]' "$inst/services.conf"
+then
+	printf '\n[queue]\nprogram = queue\nlisten  = unix:queue.sock\n' \
+	    >> "$inst/services.conf"
+fi
+
+# Reading mail (pop3d(8), imapd(8)): plain on loopback, where logins
+# without TLS are allowed by default.
+pop3_port=${TERN_DEMO_POP3_PORT:-1110}
+imap_port=${TERN_DEMO_IMAP_PORT:-1143}
+if [ -x "$build/bin/pop3d" ] && ! grep -q '^\[pop3\]' "$inst/services.conf"
+then
+	printf '\n[pop3]\nprogram = pop3d\nlisten  = 127.0.0.1:%s\n' \
+	    "$pop3_port" >> "$inst/services.conf"
+fi
+if [ -x "$build/bin/imapd" ] && ! grep -q '^\[imap\]' "$inst/services.conf"
+then
+	printf '\n[imap]\nprogram = imapd\nlisten  = 127.0.0.1:%s\n' \
+	    "$imap_port" >> "$inst/services.conf"
+fi
+
 # A sample domain and user to log in with (adminctl(8)).
 adminctl() { "$build/bin/adminctl" -c "$inst" "$@"; }
 if [ ! -e "$inst/defaults/domain.conf" ]; then
@@ -121,6 +144,7 @@ $("$build/bin/adminctl" -c "$inst" status)
   status:   $build/bin/adminctl -c $inst status
   try it:   printf 'PING\r\nQUIT\r\n' | nc 127.0.0.1 $port
   mail it:  swaks --server 127.0.0.1:$smtp_port --to demo@example.test
+  read it:  POP3 on 127.0.0.1:$pop3_port, IMAP on 127.0.0.1:$imap_port
   reload:   $build/bin/adminctl -c $inst reload
   accounts: $build/bin/adminctl -c $inst user list example.test
   logs:     $inst/log/
