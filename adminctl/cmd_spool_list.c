@@ -198,6 +198,7 @@ struct list {
 	struct live live;
 	struct row *rows;
 	size_t n, cap;
+	size_t shown;               /* --limit: the first this many rows */
 	long long delay;
 };
 
@@ -243,9 +244,9 @@ static void
 list_print_json(const struct list *ls)
 {
 	printf("{\"queue_running\":%s,\"stopped\":%s,\"count\":%zu,"
-	    "\"messages\":[", ls->live.running ? "true" : "false",
-	    ls->live.stopped ? "true" : "false", ls->n);
-	for (size_t i = 0; i < ls->n; i++) {
+	    "\"shown\":%zu,\"messages\":[", ls->live.running ? "true" :
+	    "false", ls->live.stopped ? "true" : "false", ls->n, ls->shown);
+	for (size_t i = 0; i < ls->shown; i++) {
 		const struct row *w = &ls->rows[i];
 
 		printf("%s{\"id\":\"%s\",\"sender\":", i ? "," : "", w->id);
@@ -268,7 +269,7 @@ list_print(const struct list *ls)
 	printf("%-22s  %-30s %-8s %4s  %-19s  %-7s  %-10s %8s  %s\n",
 	    "FILE", "SENDER", "AGE", "ATT", "NEXT ATTEMPT (UTC)", "RCPTS",
 	    "STATUS", "SIZE", "SUBSPOOL");
-	for (size_t i = 0; i < ls->n; i++) {
+	for (size_t i = 0; i < ls->shown; i++) {
 		const struct row *w = &ls->rows[i];
 
 		qinfo_age(ls->f.now - w->time, age, sizeof(age));
@@ -281,6 +282,8 @@ list_print(const struct list *ls)
 		    w->id, w->sender[0] ? w->sender : "<>", age, w->attempts,
 		    next, rc, w->status, (w->size + 1023) / 1024, w->sub);
 	}
+	if (ls->shown < ls->n)
+		printf("(%zu more not shown: --limit)\n", ls->n - ls->shown);
 	if (ls->n == 0)
 		printf("(the spool is empty%s)\n", ls->f.sender || ls->f.rcpt ||
 		    ls->f.status || ls->f.older ? " or nothing matches" : "");
@@ -300,12 +303,13 @@ cmd_spool_list(int argc, char **argv)
 		{ "rcpt", required_argument, NULL, 'r' },
 		{ "older", required_argument, NULL, 'o' },
 		{ "status", required_argument, NULL, 't' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct list ls;
 	const char *err;
-	long long ms;
+	long long ms, limit = -1;
 	int c;
 
 	memset(&ls, 0, sizeof(ls));
@@ -316,6 +320,14 @@ cmd_spool_list(int argc, char **argv)
 		case 'r': ls.f.rcpt = optarg; break;
 		case 't': ls.f.status = optarg; break;
 		case 'j': A.json = true; break;
+		case 'l':
+			if (conf_parse_int(optarg, &limit, &err) < 0 ||
+			    limit < 0) {
+				fprintf(stderr, "adminctl: --limit %s: want a "
+				    "count (0 or more)\n", optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 'o':
 			if (conf_parse_time_ms(optarg, &ms, &err) < 0) {
 				fprintf(stderr, "adminctl: --older %s: %s\n",
@@ -336,6 +348,7 @@ cmd_spool_list(int argc, char **argv)
 	qinfo_walk(conf_str("spool_dir"), (unsigned)conf_int("spool_subspools"),
 	    list_one, &ls);
 	qsort(ls.rows, ls.n, sizeof(*ls.rows), row_cmp);
+	ls.shown = limit >= 0 && (size_t)limit < ls.n ? (size_t)limit : ls.n;
 	if (A.json)
 		list_print_json(&ls);
 	else
@@ -347,7 +360,7 @@ cmd_spool_list(int argc, char **argv)
 	return EX_OK;
 usage:
 	fprintf(stderr, "usage: adminctl spool list [--sender PAT] [--rcpt PAT] "
-	    "[--older AGE] [--status STATUS[,STATUS]] [--json]\n");
+	    "[--older AGE] [--status STATUS[,STATUS]] [--limit N] [--json]\n");
 	return EX_USAGE;
 }
 

@@ -127,7 +127,7 @@ msg_prio_init(struct qmsg *m, const struct spool_envelope *e)
 {
 	static const struct { const char *kind, *key; } kinds[] = {
 		{ "list", "priority_lists" },
-		{ "autoresponder", "priority_autoresponders" },
+		{ "autoreply", "priority_autoresponders" },
 		{ "report", "priority_reports" },
 		{ "event", "priority_events" },
 	};

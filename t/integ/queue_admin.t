@@ -64,6 +64,18 @@ with q:
     is_(sorted(jlist(q, "--status", "deferred,held")), sorted([a, b, c]),
         "--status")
     is_(sorted(jlist(q, "--status", "pending")), [], "--status pending: none")
+    every = jlist(q)
+    oldest = sorted(every, key=lambda i: (every[i]["time"], i))[:2]
+    is_(sorted(jlist(q, "--limit", "2")), sorted(oldest),
+        "--limit 2: the two oldest")
+    rc, out, err = q.adminctl("--json", "spool", "list", "--limit", "1")
+    is_((json.loads(out)["count"], json.loads(out)["shown"]), (3, 1),
+        "--limit: count is every match, shown the ones listed")
+    rc, out, err = q.adminctl("spool", "list", "--limit", "1")
+    ok(out.count("\n") >= 2 and "(2 more not shown: --limit)" in out,
+       "--limit: the text says how many more")
+    rc, out, err = q.adminctl("spool", "list", "--limit", "x")
+    is_(rc, 2, "--limit x: usage error")
 
     rc, out, err = q.adminctl("spool", "view", a)
     is_(rc, 0, "spool view")

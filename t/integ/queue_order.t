@@ -18,6 +18,7 @@ domains = {
     "example.test": {},
     "prio.test": {"priority_standard": 6, "priority_lists": 7,
                   "priority_oversize": 3, "oversize_threshold": 2048,
+                  "priority_autoresponders": 8,
                   "priority_second_attempt": 10},
 }
 q = QInst(conf={"queue_local_parallel": "1", "spool_retry_intervals": "30m",
@@ -33,24 +34,25 @@ with q:
             ("p1", {"params": ["priority=1"]}),
             ("p9", {"params": ["priority=9"]}),
             ("list7", {"sender": "list@prio.test", "params": ["kind=list"]}),
+            ("auto8", {"sender": "a@prio.test", "params": ["kind=autoreply"]}),
             ("big3", {"sender": "big@prio.test", "size": 5000}),
             ("std6", {"sender": "someone@prio.test"}),
             ("p10", {"params": ["priority=10"]})]:
         order[q.inject([name + "@example.test"], **kw)[0]] = name
-    wait_for(lambda: q.qlog().count("(queued)") >= 7, what="all taken")
+    wait_for(lambda: q.qlog().count("(queued)") >= 8, what="all taken")
     rc, out, err = q.adminctl("--json", "spool", "list")
     lst = json.loads(out)
-    is_(sorted(m["status"] for m in lst["messages"]), ["held"] * 7,
+    is_(sorted(m["status"] for m in lst["messages"]), ["held"] * 8,
         "spool stopped: every message held, none delivered")
     is_(q.deliveries(), [], "the agent got nothing")
     prio = {order[m["id"]]: m["priority"] for m in lst["messages"]}
     is_(prio, {"p5": 5, "p1": 1, "p9": 9, "list7": 7, "big3": 3, "std6": 6,
-               "p10": 10}, "priorities by the reference's rules")
+               "p10": 10, "auto8": 8}, "priorities by the reference's rules")
     rc, out, err = q.adminctl("spool", "start")
     is_(rc, 0, "spool start")
-    q.wait_delivered(7)
+    q.wait_delivered(8)
     got = [order[d[0]] for d in q.deliveries()]
-    is_(got, ["p10", "p9", "list7", "std6", "p5", "big3", "p1"],
+    is_(got, ["p10", "p9", "auto8", "list7", "std6", "p5", "big3", "p1"],
         "delivered highest priority first: " + " ".join(got))
 
     # Second attempt of a prio.test message: priority_second_attempt.

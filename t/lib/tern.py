@@ -48,10 +48,12 @@ def wait_for(pred, timeout=10.0, what="condition"):
 
 
 def pid_alive(pid):
+    # A process that exits while /proc is read gives ESRCH
+    # (ProcessLookupError), not only ENOENT.
     try:
         with open("/proc/%d/stat" % pid) as f:
             return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return False
 
 
