@@ -210,6 +210,28 @@ spool_delete(int argc, char **argv)
 	return spool_request(req, "deleted");
 }
 
+/* hold ID... | release ID... */
+static int
+spool_hold(int argc, char **argv)
+{
+	bool hold = strcmp(argv[0], "hold") == 0;
+	struct ipc_msg *req;
+
+	argc = spool_plain_args(argc, argv, NULL);
+	if (argc < 2) {
+		fprintf(stderr, "usage: adminctl spool %s ID...\n",
+		    hold ? "hold" : "release");
+		return EX_USAGE;
+	}
+	req = ipc_msg_new("spool_hold");
+	ipc_msg_add_int(req, "held", hold ? 1 : 0);
+	if (spool_ids(req, argc, argv, 1) < 0) {
+		ipc_msg_free(&req);
+		return EX_USAGE;
+	}
+	return spool_request(req, hold ? "held" : "released");
+}
+
 static int
 spool_stop_start(int argc, char **argv)
 {
@@ -249,6 +271,8 @@ static const struct {
 	{ "reset-retries", spool_reset, "[ID...]" },
 	{ "priority", spool_priority, "ID N" },
 	{ "delete", spool_delete, "ID..." },
+	{ "hold", spool_hold, "ID..." },
+	{ "release", spool_hold, "ID..." },
 	{ "stop", spool_stop_start, "" },
 	{ "start", spool_stop_start, "" },
 };

@@ -11,7 +11,8 @@
  *   command     the new-mail command is running on it
  *   delivering  a delivery agent has it right now
  *   deferred    tried, waiting for the next attempt
- *   held        the spool service is stopped (adminctl spool stop)
+ *   held        the spool service is stopped (adminctl spool stop), or
+ *               the message is held (adminctl spool hold)
  *   finishing   every recipient is done; a bounce is being queued
  */
 #include <fcntl.h>
@@ -131,6 +132,8 @@ row_fill(struct row *w, const struct qinfo *qi, const struct live *l)
 		    strcmp(e->state, "command") == 0)
 			w->status = strcmp(e->state, "delivering") == 0 ?
 			    "delivering" : "command";
+		else if (strcmp(e->state, "held") == 0)
+			w->status = "held";
 		if (e->next > 0)
 			w->next = e->next;
 		w->prio = e->prio;

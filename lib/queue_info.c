@@ -160,6 +160,8 @@ qinfo_sum(struct qinfo *qi, long long delay)
 		qi->status = "new";
 	else if (qi->finished == qi->rec.n)
 		qi->status = "finishing";
+	else if (qi->rec.held)
+		qi->status = "held";
 	else
 		qi->status = tried ? "deferred" : "pending";
 }

@@ -192,6 +192,10 @@ qrec_apply(struct qrec *q, const char *line, size_t len)
 			if ((good = n == 2 && qrec_num(w[1], 1, 10, &v)))
 				q->prio = (int)v;
 			break;
+		case 'h':
+			if ((good = n == 2 && qrec_num(w[1], 0, 1, &v)))
+				q->held = v == 1;
+			break;
 		case 'r':
 			if ((good = n == 2 && qrec_num(w[1], 0,
 			    (long long)1 << 40, &v)))
@@ -331,6 +335,12 @@ void
 qrec_put_reset(struct buf *b, long long t)
 {
 	buf_printf(b, "r %lld\n", t);
+}
+
+void
+qrec_put_hold(struct buf *b, bool held)
+{
+	buf_printf(b, "h %d\n", held ? 1 : 0);
 }
 
 /* --- small helpers -------------------------------------------------- */

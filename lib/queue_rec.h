@@ -16,6 +16,8 @@
  *   b <bounce-id> <i>[,<i>...]              a bounce for these recipients
  *                                           is durably in the spool
  *   p <priority>                            the admin set the priority
+ *   h 1|0                                   the admin held the message
+ *                                           (1) or released it (0)
  *   r <time>                                retries reset: every pending
  *                                           recipient starts again, due
  *                                           at <time>
@@ -62,6 +64,7 @@ struct qrec {
 	struct qrec_rcpt *r;
 	size_t n;
 	int prio;              /* set by a "p" line; 0 = none */
+	bool held;             /* the last "h" line said 1 */
 	size_t clean_len;      /* bytes up to the end of the last whole line */
 	size_t torn;           /* bytes after it (a torn last line) */
 	size_t bad;            /* lines ignored as unparsable */
@@ -93,6 +96,7 @@ void qrec_put_bounce(struct buf *b, const char *bounce_id,
     const size_t *idx, size_t n);
 void qrec_put_prio(struct buf *b, int prio);
 void qrec_put_reset(struct buf *b, long long t);
+void qrec_put_hold(struct buf *b, bool held);
 
 /* "pending", "delivered", "failed", "dropped". */
 const char *qrec_state_name(enum qrec_state s);

@@ -8,11 +8,13 @@
  *   spool_live     [id...]: what memory knows that the files do not:
  *                  "stopped", "active", "busy", and per message one
  *                  field "m" = "<id> <state> <next> <priority>"
- *                  (state: delivering, command, waiting)
+ *                  (state: delivering, command, held, waiting)
  *   spool_force    id... or all=1: due now
  *   spool_reset    id... or none for every message: attempts start over
  *   spool_priority id, priority (1..10)
  *   spool_delete   id...: recipients dropped without a bounce, removed
+ *   spool_hold     id..., held = 1 or 0: no new jobs for the message
+ *                  until released (a job already out finishes)
  *   spool_stop / spool_start: hold every delivery / release them
  *
  * Answers list the ids that were not found in "missing".  The stopped
@@ -226,6 +228,19 @@ ctl_op_priority(struct qmsg *m, void *arg)
 	store_touch(m);
 }
 
+static void
+ctl_op_hold(struct qmsg *m, void *arg)
+{
+	bool held = *(bool *)arg;
+
+	if (m->held == held)
+		return;
+	m->held = held;
+	qrec_put_hold(&m->recq, held);
+	store_touch(m);
+	sched_msg(m);
+}
+
 /* Apply op to every id the request names; answer with the count. */
 static void
 ctl_each(struct ipc_conn *c, const struct ipc_msg *req, const char *what,
@@ -298,7 +313,8 @@ ctl_live_one(struct qmsg *m, void *arg)
 
 	snprintf(v, sizeof(v), "%s %s %lld %d", m->id,
 	    m->njobs > 0 ? "delivering" :
-	    m->cmd_running || m->cmd_waiting ? "command" : "waiting",
+	    m->cmd_running || m->cmd_waiting ? "command" :
+	    m->held ? "held" : "waiting",
 	    (msg_next_ms(m) + 999) / 1000, msg_prio(m, NULL));
 	ipc_msg_add_str(l->r, "m", v);
 }
@@ -400,6 +416,13 @@ ctl_msg(struct ipc_conn *c, const struct ipc_msg *m, void *arg)
 		ctl_priority(c, m);
 	} else if (strcmp(t, "spool_delete") == 0) {
 		ctl_each(c, m, "deleted", ctl_op_delete, NULL);
+	} else if (strcmp(t, "spool_hold") == 0) {
+		long long v = 1;
+		bool held;
+
+		ipc_msg_get_int(m, "held", &v);
+		held = v != 0;
+		ctl_each(c, m, held ? "held" : "released", ctl_op_hold, &held);
 	} else if (strcmp(t, "spool_stop") == 0) {
 		ctl_stop_start(c, true);
 	} else if (strcmp(t, "spool_start") == 0) {

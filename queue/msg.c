@@ -363,6 +363,7 @@ msg_build(unsigned sub, const char *id, char *path,
 	}
 	msg_prio_init(m, e);
 	m->prio_admin = rec->prio;
+	m->held = rec->held;
 	m->has_rec = rec->exists;
 	m->rec_truncate = rec->torn > 0;
 	m->rec_clean_len = rec->clean_len;

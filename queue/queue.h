@@ -116,6 +116,7 @@ struct qmsg {
 	bool bounce_retry;          /* a bounce failed; try again later */
 	bool write_retry;           /* the record write failed; retrying */
 	bool throttle_counted;      /* counted against its domain's hour */
+	bool held;                  /* adminctl spool hold: no new jobs */
 	struct buf recq;            /* record lines not yet written */
 };
 

@@ -206,7 +206,7 @@ sched_place(struct qdu *d, long long now)
 	int prio;
 
 	if (due == LLONG_MAX || m->cmd_waiting || m->cmd_running ||
-	    m->removing) {
+	    m->removing || m->held) {
 		sched_unlink(d);
 		return;
 	}

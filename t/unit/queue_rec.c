@@ -27,6 +27,9 @@ test_lines(void)
 	qrec_put_done(&b, 2, 1002, QREC_FAIL, "5.1.1 no\nsuch\tuser");
 	qrec_put_bounce(&b, "0123456789ABCDEF012345", (size_t[]){ 2 }, 1);
 	qrec_put_prio(&b, 7);
+	qrec_put_hold(&b, true);
+	qrec_put_hold(&b, false);
+	qrec_put_hold(&b, true);
 	qrec_put_done(&b, 3, 1003, QREC_DROP, NULL);
 	ok(strstr(buf_str(&b), "d 2 1002 fail 5.1.1 no?such?user\n") != NULL,
 	    "control characters in a text become '?'");
@@ -44,6 +47,7 @@ test_lines(void)
 	ok(q.r[2].bounced && !q.r[1].bounced, "b marks its recipients only");
 	is_int(q.r[3].state, QREC_DROP, "d drop");
 	is_int(q.prio, 7, "p");
+	ok(q.held, "h: the last hold line wins");
 	is_int(q.bad, 0, "no bad lines");
 	is_int(q.torn, 0, "nothing torn");
 	is_int(q.clean_len, buf_len(&b), "clean to the end");
@@ -83,6 +87,8 @@ test_hostile(void)
 		"p 11\n", "p 0\n", "p\n",
 		"b nothex 0\n",
 		"zz 1\n",
+		"h 2\n",
+		"h\n",
 		"r\n",
 		"t 0 99999999999999999999 2 3 x\n",
 		"\n",
@@ -93,7 +99,7 @@ test_hostile(void)
 		qrec_init(&q, 2);
 		qrec_apply_all(&q, bad[i], strlen(bad[i]));
 		if (q.r[0].state != QREC_PENDING || q.r[0].attempts != 0 ||
-		    q.prio != 0) {
+		    q.prio != 0 || q.held) {
 			ok(0, "hostile line ignored");
 			diag("%s", bad[i]);
 		}
