@@ -120,22 +120,54 @@ bounce_ascii(const char *s)
 	return true;
 }
 
+static const char *
+bounce_action(const struct bounce_rcpt *r)
+{
+	return r->action != NULL ? r->action : "failed";
+}
+
+/* Does the report speak of any recipient with this action? */
+static bool
+bounce_has(const struct bounce *b, const char *action)
+{
+	for (size_t i = 0; i < b->nrcpts; i++)
+		if (strcmp(bounce_action(&b->rcpts[i]), action) == 0)
+			return true;
+	return false;
+}
+
+/* One paragraph per kind of outcome, each with its recipients. */
 static void
 bounce_human(const struct bounce *b, bool full, bool cut, struct buf *out)
 {
+	static const struct { const char *action, *text; } kinds[] = {
+		{ "failed", "could not be delivered to the recipients below.\r\n"
+		  "The server has stopped trying; the reason it was given is\r\n"
+		  "shown under each address." },
+		{ "delayed", "has not yet been delivered to the recipients\r\n"
+		  "below.  The server is still trying and will tell you if it\r\n"
+		  "gives up; you need not send it again." },
+		{ "delivered", "was delivered to the recipients below." },
+		{ "relayed", "was passed on to the recipients' mail servers\r\n"
+		  "below, which may not report on it further." },
+	};
 	char date[64];
 
 	bounce_date(b->arrival, date, sizeof(date));
-	buf_printf(out,
-	    "This is the mail server at %s.\r\n"
-	    "\r\n"
-	    "The message you sent on %s could not be delivered\r\n"
-	    "to the recipients below.  The server has stopped trying; the\r\n"
-	    "reason it was given is shown under each address.\r\n"
-	    "\r\n", b->hostname, date);
-	for (size_t i = 0; i < b->nrcpts; i++)
-		buf_printf(out, "  <%s>\r\n      %s\r\n\r\n", b->rcpts[i].addr,
-		    b->rcpts[i].text != NULL ? b->rcpts[i].text : "failed");
+	buf_printf(out, "This is the mail server at %s.\r\n\r\n",
+	    b->hostname);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++) {
+		if (!bounce_has(b, kinds[k].action))
+			continue;
+		buf_printf(out, "The message you sent on %s %s\r\n\r\n", date,
+		    kinds[k].text);
+		for (size_t i = 0; i < b->nrcpts; i++)
+			if (strcmp(bounce_action(&b->rcpts[i]),
+			    kinds[k].action) == 0)
+				buf_printf(out, "  <%s>\r\n      %s\r\n\r\n",
+				    b->rcpts[i].addr, b->rcpts[i].text != NULL ?
+				    b->rcpts[i].text : kinds[k].action);
+	}
 	buf_printf(out, "%s\r\n",
 	    full ? "Your message is attached in full." :
 	    cut ? "Your message was too large to send back whole; its "
@@ -160,7 +192,10 @@ bounce_status(const struct bounce *b, struct buf *out)
 	buf_printf(out, "Arrival-Date: %s\r\n", date);
 	for (size_t i = 0; i < b->nrcpts; i++) {
 		const struct bounce_rcpt *r = &b->rcpts[i];
-		const char *text = r->text != NULL ? r->text : "5.0.0 failed";
+		const char *action = bounce_action(r);
+		const char *def = strcmp(action, "failed") == 0 ? "5.0.0" :
+		    strcmp(action, "delayed") == 0 ? "4.0.0" : "2.0.0";
+		const char *text = r->text != NULL ? r->text : def;
 
 		buf_append_str(out, "\r\n");
 		if (r->orcpt != NULL) {
@@ -172,8 +207,8 @@ bounce_status(const struct bounce *b, struct buf *out)
 		}
 		buf_printf(out, "Final-Recipient: %s; %s\r\n",
 		    bounce_ascii(r->addr) ? "rfc822" : "utf-8", r->addr);
-		buf_append_str(out, "Action: failed\r\n");
-		qrec_status_code(text, "5.0.0", code, sizeof(code));
+		buf_printf(out, "Action: %s\r\n", action);
+		qrec_status_code(text, def, code, sizeof(code));
 		buf_printf(out, "Status: %s\r\n", code);
 		/* An SMTP reply ("550 5.1.1 ...") is a remote server's
 		 * word; anything else is ours. */
@@ -219,13 +254,17 @@ bounce_build(const struct bounce *b, const char *id, long long now,
 {
 	struct buf human;
 	char date[64], boundary[80];
+	const char *subject = bounce_has(b, "failed") ?
+	    "Undeliverable: message returned to sender" :
+	    bounce_has(b, "delayed") ? "Delayed: message not yet delivered" :
+	    "Delivered: delivery report";
 
 	snprintf(boundary, sizeof(boundary), "=_report_%s_%lld", id, now);
 	bounce_date(now, date, sizeof(date));
 	buf_printf(out,
 	    "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
 	    "To: <%s>\r\n"
-	    "Subject: Undeliverable: message returned to sender\r\n"
+	    "Subject: %s\r\n"
 	    "Date: %s\r\n"
 	    "Message-ID: <%s@%s>\r\n"
 	    "Auto-Submitted: auto-replied\r\n"
@@ -235,7 +274,8 @@ bounce_build(const struct bounce *b, const char *id, long long now,
 	    "\r\n"
 	    "This is a MIME-formatted delivery status notification.\r\n"
 	    "\r\n--%s\r\n",
-	    b->hostname, b->sender, date, id, b->hostname, boundary, boundary);
+	    b->hostname, b->sender, subject, date, id, b->hostname, boundary,
+	    boundary);
 	buf_init(&human, 1024, 0);
 	bounce_human(b, full, cut, &human);
 	buf_printf(out, "Content-Type: text/plain; charset=%s\r\n",

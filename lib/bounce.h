@@ -5,16 +5,18 @@
  * The report is multipart/report; report-type=delivery-status with three
  * parts: a few lines for people, a message/delivery-status part
  * (Reporting-MTA, Original-Envelope-Id, Arrival-Date; per recipient
- * Original-Recipient from ORCPT, Final-Recipient, Action: failed, Status,
+ * Original-Recipient from ORCPT, Final-Recipient, Action, Status,
  * Diagnostic-Code, Last-Attempt-Date) and the original message: its
  * header as text/rfc822-headers (RET=HDRS, the default), or all of it as
  * message/rfc822 (RET=FULL) when it is at most BOUNCE_FULL_MAX bytes.
  *
  * It comes from MAILER-DAEMON@hostname with the null envelope sender (so
  * it can never bounce in turn), goes to the original envelope sender,
- * and carries "Auto-Submitted: auto-replied" (RFC 3834).  Whether a
- * recipient deserves a report at all (null sender, NOTIFY) is the
- * caller's decision.
+ * and carries "Auto-Submitted: auto-replied" (RFC 3834).  One report may
+ * speak of recipients that failed, are delayed (still being tried), were
+ * delivered, or were relayed to a server that reports no further (RFC
+ * 3461 NOTIFY=SUCCESS,DELAY).  Whether a recipient deserves a report at
+ * all (null sender, NOTIFY) is the caller's decision.
  */
 #ifndef TERN_BOUNCE_H
 #define TERN_BOUNCE_H
@@ -35,6 +37,8 @@ struct bounce_rcpt {
 	const char *orcpt;      /* ORCPT= as given (xtext), or NULL */
 	const char *text;       /* diagnostic: "5.1.1 user unknown" */
 	long long last;         /* last attempt (unix s), 0 if unknown */
+	const char *action;     /* RFC 3464 Action: "failed" (NULL),
+	                         * "delayed", "delivered" or "relayed" */
 };
 
 struct bounce {

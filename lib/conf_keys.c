@@ -50,6 +50,8 @@ const struct conf_key conf_table[] = {
 	  "How long a delivery agent may take over one job before it is given up and retried." },
 	{ "spool_dns_bounce_attempts", CONF_INT, "2", "1", "1000", NULL,
 	  "Attempts after which a recipient whose domain cannot be resolved is bounced." },
+	{ "spool_delay_warning", CONF_TIME, "4h", "0", "30d", NULL,
+	  "How long a recipient that asked for delay notices (NOTIFY=DELAY) waits before its sender is warned; 0 = never." },
 	{ "log_dir", CONF_PATH, "log", NULL, NULL, NULL,
 	  "Directory for the log files, one per subsystem." },
 	{ "libexec_dir", CONF_PATH, TERN_LIBEXEC_DIR, NULL, NULL, NULL,

@@ -157,6 +157,7 @@ qrec_apply_done(struct qrec *q, char **w, size_t n)
 static bool
 qrec_apply_bounce(struct qrec *q, char **w, size_t n)
 {
+	bool warn = w[0][0] == 'w';
 	char *s, *save = NULL;
 	size_t i;
 
@@ -164,8 +165,12 @@ qrec_apply_bounce(struct qrec *q, char **w, size_t n)
 		return false;
 	for (s = strtok_r(w[2], ",", &save); s != NULL;
 	    s = strtok_r(NULL, ",", &save))
-		if (qrec_index(q, s, &i))
-			q->r[i].bounced = true;
+		if (qrec_index(q, s, &i)) {
+			if (warn)
+				q->r[i].warned = true;
+			else
+				q->r[i].bounced = true;
+		}
 	return true;
 }
 
@@ -186,6 +191,7 @@ qrec_apply(struct qrec *q, const char *line, size_t len)
 			good = qrec_apply_done(q, w, n);
 			break;
 		case 'b':
+		case 'w':
 			good = qrec_apply_bounce(q, w, n);
 			break;
 		case 'p':
@@ -325,6 +331,17 @@ qrec_put_bounce(struct buf *b, const char *bounce_id, const size_t *idx,
 }
 
 void
+qrec_put_warn(struct buf *b, const char *report_id, const size_t *idx,
+    size_t n)
+{
+	ASSERT(n > 0);
+	buf_printf(b, "w %s ", report_id);
+	for (size_t k = 0; k < n; k++)
+		buf_printf(b, "%s%zu", k > 0 ? "," : "", idx[k]);
+	buf_putc(b, '\n');
+}
+
+void
 qrec_put_prio(struct buf *b, int prio)
 {
 	ASSERT(prio >= 1 && prio <= 10);
@@ -346,17 +363,26 @@ qrec_put_hold(struct buf *b, bool held)
 /* --- small helpers -------------------------------------------------- */
 
 bool
-qrec_notify_failure(const char *notify)
+qrec_notify_has(const char *notify, const char *word)
 {
+	size_t len = strlen(word);
 	const char *p;
 
-	if (notify == NULL || *notify == '\0')
-		return true;
-	for (p = notify; (p = strcasestr(p, "FAILURE")) != NULL; p++)
+	if (notify == NULL)
+		return false;
+	for (p = notify; (p = strcasestr(p, word)) != NULL; p++)
 		if ((p == notify || p[-1] == ',') &&
-		    (p[7] == '\0' || p[7] == ','))
+		    (p[len] == '\0' || p[len] == ','))
 			return true;
 	return false;
+}
+
+bool
+qrec_notify_failure(const char *notify)
+{
+	if (notify == NULL || *notify == '\0')
+		return true;
+	return qrec_notify_has(notify, "FAILURE");
 }
 
 /* Length of "d.d{1,3}.d{1,3}" at s, or 0. */

@@ -13,8 +13,13 @@
  *                                           delivered, failed (bounce
  *                                           due), or dropped (no bounce:
  *                                           deleted, null sender ...)
- *   b <bounce-id> <i>[,<i>...]              a bounce for these recipients
- *                                           is durably in the spool
+ *   b <bounce-id> <i>[,<i>...]              a report for these recipients
+ *                                           (failed, or delivered with
+ *                                           NOTIFY=SUCCESS) is durably in
+ *                                           the spool
+ *   w <report-id> <i>[,<i>...]              a delay warning for these
+ *                                           pending recipients is durably
+ *                                           in the spool
  *   p <priority>                            the admin set the priority
  *   h 1|0                                   the admin held the message
  *                                           (1) or released it (0)
@@ -53,6 +58,7 @@ enum qrec_state {
 struct qrec_rcpt {
 	enum qrec_state state;
 	bool bounced;          /* a "b" line covers it */
+	bool warned;           /* a "w" line covers it */
 	unsigned attempts;     /* delivery attempts made */
 	long long last;        /* time of the last attempt or reset; 0 none */
 	long long next;        /* next attempt; 0 = the first one (arrival
@@ -94,6 +100,9 @@ void qrec_put_done(struct buf *b, size_t i, long long t,
     enum qrec_state st, const char *text);
 void qrec_put_bounce(struct buf *b, const char *bounce_id,
     const size_t *idx, size_t n);
+/* The same for a delay warning ("w"). */
+void qrec_put_warn(struct buf *b, const char *report_id, const size_t *idx,
+    size_t n);
 void qrec_put_prio(struct buf *b, int prio);
 void qrec_put_reset(struct buf *b, long long t);
 void qrec_put_hold(struct buf *b, bool held);
@@ -109,6 +118,8 @@ bool qrec_id_valid(const char *name);
  * was given) ask for a failure report?  RFC 3461: absent means FAILURE.
  */
 bool qrec_notify_failure(const char *notify);
+/* Does notify list word ("SUCCESS", "DELAY")?  Absent: no. */
+bool qrec_notify_has(const char *notify, const char *word);
 
 /*
  * The enhanced status code a diagnostic starts with ("5.1.1" from

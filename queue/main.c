@@ -127,6 +127,7 @@ queue_config(void)
 	Q.dom_max = Q.remote_max / 2 > 0 ? Q.remote_max / 2 : 1;
 	Q.job_timeout_ms = conf_time_ms("queue_job_timeout");
 	Q.dns_bounce = (unsigned)conf_int("spool_dns_bounce_attempts");
+	Q.delay_warn_ms = conf_time_ms("spool_delay_warning");
 	Q.cmd_timeout_ms = conf_time_ms("spool_new_mail_timeout");
 	queue_cmd_argv();
 	if (*h == '\0') {

@@ -354,6 +354,7 @@ msg_build(unsigned sub, const char *id, char *path,
 		e->rcpts[i].orcpt = NULL;
 		r->state = q->state;
 		r->bounced = q->bounced;
+		r->warned = q->warned;
 		r->attempts = q->attempts;
 		r->last = q->last;
 		r->next_ms = q->next != 0 ? q->next * 1000 :

@@ -155,18 +155,44 @@ outcome_drop(struct qmsg *m, uint32_t i, const char *why)
 
 /* --- bounces -------------------------------------------------------- */
 
-static bool
-outcome_wants_bounce(const struct qmsg *m, const struct qrcpt *r)
+/*
+ * The report recipient r of m is owed now (RFC 3461 NOTIFY), or NULL:
+ * "failed" for a failure (NOTIFY absent or FAILURE), "delivered" or
+ * "relayed" for a success with NOTIFY=SUCCESS, "delayed" once for a
+ * recipient with NOTIFY=DELAY still pending spool_delay_warning after
+ * arrival.  Never to the null sender.
+ */
+static const char *
+outcome_report(const struct qmsg *m, const struct qrcpt *r)
 {
-	return r->state == QREC_FAIL && !r->bounced && m->sender[0] != '\0' &&
-	    qrec_notify_failure(r->notify);
+	if (m->sender[0] == '\0')
+		return NULL;
+	switch (r->state) {
+	case QREC_FAIL:
+		return !r->bounced && qrec_notify_failure(r->notify) ?
+		    "failed" : NULL;
+	case QREC_OK:
+		if (r->bounced || !qrec_notify_has(r->notify, "SUCCESS"))
+			return NULL;
+		/* The remote agent hands the mail on; whether the next
+		 * server reports further we cannot promise. */
+		return r->du != NO_DU && m->du[r->du].dom != NULL ?
+		    "relayed" : "delivered";
+	case QREC_PENDING:
+		return !r->warned && !r->inflight && Q.delay_warn_ms > 0 &&
+		    r->attempts > 0 && qrec_notify_has(r->notify, "DELAY") &&
+		    now_ms() - m->arrival * 1000 >= Q.delay_warn_ms ?
+		    "delayed" : NULL;
+	default:
+		return NULL;
+	}
 }
 
 bool
 outcome_needs_bounce(const struct qmsg *m)
 {
 	for (uint32_t i = 0; i < m->nr; i++)
-		if (outcome_wants_bounce(m, &m->r[i]))
+		if (outcome_report(m, &m->r[i]) != NULL)
 			return true;
 	return false;
 }
@@ -177,6 +203,7 @@ outcome_bounce(struct qmsg *m)
 {
 	struct bounce_rcpt *br = xcalloc(m->nr, sizeof(*br));
 	size_t *idx = xcalloc(m->nr, sizeof(*idx)), n = 0;
+	size_t *widx = xcalloc(m->nr, sizeof(*widx)), nw = 0;
 	struct bounce b = {
 		.id = m->id, .path = m->path, .body_off = m->body_off,
 		.sender = m->sender, .envid = m->envid, .ret = m->ret,
@@ -190,17 +217,22 @@ outcome_bounce(struct qmsg *m)
 
 	for (uint32_t i = 0; i < m->nr; i++) {
 		const struct qrcpt *r = &m->r[i];
+		const char *action = outcome_report(m, r);
 
-		if (!outcome_wants_bounce(m, r))
+		if (action == NULL)
 			continue;
-		br[n].addr = r->addr;
-		br[n].orcpt = r->orcpt;
-		br[n].text = r->text;
-		br[n].last = r->last;
-		idx[n++] = i;
+		br[n + nw].addr = r->addr;
+		br[n + nw].orcpt = r->orcpt;
+		br[n + nw].text = r->text;
+		br[n + nw].last = r->last;
+		br[n + nw].action = action;
+		if (strcmp(action, "delayed") == 0)
+			widx[nw++] = i;
+		else
+			idx[n++] = i;
 	}
 	b.rcpts = br;
-	b.nrcpts = n;
+	b.nrcpts = n + nw;
 	rc = bounce_queue(Q.spool, &b, bid, &err);
 	if (rc < 0) {
 		log_exc(QLOG, "%s: cannot queue a bounce to <%s>: %s; trying "
@@ -214,12 +246,18 @@ outcome_bounce(struct qmsg *m)
 	} else {
 		for (size_t k = 0; k < n; k++)
 			m->r[idx[k]].bounced = true;
-		log_msg(QLOG, "%s: bounce %s to <%s> for %zu recipient(s)",
-		    m->id, bid, m->sender, n);
+		for (size_t k = 0; k < nw; k++)
+			m->r[widx[k]].warned = true;
+		log_msg(QLOG, "%s: %s %s to <%s> for %zu recipient(s)", m->id,
+		    n == 0 ? "delay warning" : "bounce", bid, m->sender,
+		    n + nw);
 		/* When the message stays, the record says the report is
 		 * out, so a restart does not send it twice. */
 		if (!msg_finished(m)) {
-			qrec_put_bounce(&m->recq, bid, idx, n);
+			if (n > 0)
+				qrec_put_bounce(&m->recq, bid, idx, n);
+			if (nw > 0)
+				qrec_put_warn(&m->recq, bid, widx, nw);
 			store_touch(m);
 		}
 		if (msg_take(spool_subspool_of(Q.spool, bid), bid, true, false,
@@ -228,6 +266,7 @@ outcome_bounce(struct qmsg *m)
 	}
 	free(br);
 	free(idx);
+	free(widx);
 	return rc;
 }
 

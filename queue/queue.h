@@ -64,7 +64,8 @@ struct qrcpt {
 	uint32_t du;                /* which delivery unit; NO_DU when done */
 	enum qrec_state state;
 	bool inflight;              /* in a job right now */
-	bool bounced;               /* a bounce covers it */
+	bool bounced;               /* a report covers it (failed/success) */
+	bool warned;                /* a delay warning went out */
 	unsigned attempts;
 	long long last;             /* unix s of the last attempt */
 	long long next_ms;          /* when it is due (ms) */
@@ -139,6 +140,7 @@ struct queue {
 	unsigned local_max, remote_max, dom_max;
 	long long job_timeout_ms;
 	unsigned dns_bounce;
+	long long delay_warn_ms;    /* spool_delay_warning; 0 = never */
 	char **cmd_argv;            /* NULL: no new-mail command */
 	long long cmd_timeout_ms;
 	/* state */

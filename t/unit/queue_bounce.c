@@ -65,8 +65,16 @@ main(void)
 	    "there\r\nTo: bob@example.net\r\n\r\nThe body.\r\nSecond line.\r\n";
 	struct bounce_rcpt r[2] = {
 		{ "bob@example.net", "rfc822;Bob+2Bx@x", "5.1.1 no such user",
-		  1700000100 },
-		{ "carol@example.net", NULL, "550 5.7.1 refused by policy", 0 },
+		  1700000100, NULL },
+		{ "carol@example.net", NULL, "550 5.7.1 refused by policy", 0,
+		  NULL },
+	};
+	struct bounce_rcpt other[3] = {
+		{ "dan@example.net", NULL, "4.4.1 connection refused",
+		  1700000100, "delayed" },
+		{ "eve@example.test", NULL, "2.0.0 delivered to the mailbox", 0,
+		  "delivered" },
+		{ "fay@example.net", NULL, NULL, 0, "relayed" },
 	};
 	struct spool *s;
 	struct buf out;
@@ -113,6 +121,34 @@ main(void)
 	ok(x != NULL && has(&out, "--=_report_FEDCBA9876543210FEDCBA_"
 	    "1700000200--\r\n"), "the closing boundary");
 	buf_reset(&out);
+
+	/* NOTIFY=DELAY and SUCCESS reports: their own Action, Status and
+	 * words; a failure anywhere makes it an "Undeliverable" one. */
+	b = mkbounce(path, off, NULL, other, 1);
+	bounce_format(&b, "FEDCBA9876543210FEDCBA", 1700000200, &out, &err);
+	ok(has(&out, "Subject: Delayed: message not yet delivered\r\n") &&
+	    has(&out, "Action: delayed\r\nStatus: 4.4.1\r\n") &&
+	    has(&out, "has not yet been delivered") && !has(&out, "stopped "
+	    "trying"), "a delay warning");
+	buf_reset(&out);
+	b = mkbounce(path, off, NULL, other + 1, 2);
+	bounce_format(&b, "FEDCBA9876543210FEDCBA", 1700000200, &out, &err);
+	ok(has(&out, "Subject: Delivered: delivery report\r\n") &&
+	    has(&out, "rfc822; eve@example.test\r\nAction: delivered\r\n"
+	    "Status: 2.0.0\r\n") && has(&out, "rfc822; fay@example.net\r\n"
+	    "Action: relayed\r\nStatus: 2.0.0\r\n") && has(&out, "was "
+	    "delivered to") && has(&out, "was passed on"), "success reports");
+	buf_reset(&out);
+	{
+		struct bounce_rcpt mix[2] = { r[0], other[0] };
+
+		b = mkbounce(path, off, NULL, mix, 2);
+		bounce_format(&b, "FEDCBA9876543210FEDCBA", 1700000200, &out,
+		    &err);
+		ok(has(&out, "Subject: Undeliverable") && has(&out, "Action: "
+		    "failed") && has(&out, "Action: delayed"), "mixed report");
+		buf_reset(&out);
+	}
 
 	b = mkbounce(path, off, "FULL", r, 1);
 	bounce_format(&b, "FEDCBA9876543210FEDCBA", 1700000200, &out, &err);
