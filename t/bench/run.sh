@@ -23,3 +23,8 @@ echo "== queue (issue #5): start on a spool of 1,000,000 messages"
 python3 "$here/queue_restart.py" --count 1000000 --run 30
 echo "-- kill -9 of the queue and the agents during 5,000 messages"
 QUEUE_KILL_N=5000 python3 "$here/../integ/queue_kill.t"
+
+echo "== smtp in (issue #4): messages/s accepted and made durable, beside Postfix"
+python3 "$here/smtp_bench.py" --mode accept --limit 300
+echo "== smtp to Maildir (issue #5): end to end and memory, beside Postfix"
+python3 "$here/smtp_bench.py" --mode e2e --limit 300
