@@ -96,6 +96,8 @@ session_park(struct session *s, enum smtp_wait w)
 	session_timeouts(s);
 }
 
+static bool session_next_is_data(struct session *s, struct evbuffer *in);
+
 void
 session_resume(struct session *s)
 {
@@ -273,6 +275,10 @@ session_input(struct session *s)
 				break;
 			continue;
 		}
+		if (s->rdns_q != NULL && session_next_is_data(s, in)) {
+			session_park(s, WAIT_RDNS);
+			break;
+		}
 		had = evbuffer_get_length(in) > 0;
 		switch (linebuf_get(s->lb, in, &line, &len, &flags)) {
 		case LINE_MORE:
@@ -353,11 +359,33 @@ session_rdns_done(const char *name, void *arg)
 		s->rdns = xstrdup(name);
 	log_detail(LOG_SMTP, "%s: %s is %s", s->id, s->ip,
 	    name != NULL ? name : "unknown");
-	session_greet(s);
-	session_resume(s);
+	if (s->wait == WAIT_RDNS)
+		session_resume(s);
 }
 
-/* Limits and lists, then (maybe) DNS, then the greeting. */
+/*
+ * Is the next command in the input DATA or BDAT?  The client's name is
+ * needed only from there on (Received header, envelope), so the lookup
+ * runs while the greeting, EHLO, MAIL and RCPT go on, and only a message
+ * waits for it.
+ */
+static bool
+session_next_is_data(struct session *s, struct evbuffer *in)
+{
+	unsigned char *p;
+	size_t n = evbuffer_get_length(in);
+
+	if (s->partial || n < 4)
+		return false;
+	p = evbuffer_pullup(in, n < 5 ? (ev_ssize_t)n : 5);
+	if (p == NULL || (strncasecmp((char *)p, "DATA", 4) != 0 &&
+	    strncasecmp((char *)p, "BDAT", 4) != 0))
+		return false;
+	return n == 4 || p[4] == ' ' || p[4] == '\r' || p[4] == '\n';
+}
+
+/* Limits and lists, then the greeting, with the client's name looked
+ * up meanwhile. */
 static void
 session_start(struct session *s)
 {
@@ -378,13 +406,10 @@ session_start(struct session *s)
 		session_close(s);
 		return;
 	}
-	if (smtpd.reverse_dns && smtpd_dns != NULL) {
-		session_park(s, WAIT_RDNS);
+	if (smtpd.reverse_dns && smtpd_dns != NULL)
 		s->rdns_q = rdns_lookup(smtpd_dns,
 		    (const struct sockaddr *)&s->client.addr, session_rdns_done,
 		    s);
-		return;
-	}
 	session_greet(s);
 }
 

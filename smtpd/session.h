@@ -38,7 +38,7 @@ enum smtp_state {
 
 enum smtp_wait {
 	WAIT_NONE,
-	WAIT_RDNS,      /* PTR lookup before the greeting */
+	WAIT_RDNS,      /* DATA/BDAT waits for the PTR lookup */
 	WAIT_TLS,       /* STARTTLS handshake */
 	WAIT_AUTH,      /* auth daemon */
 	WAIT_COMMIT,    /* spool commit */
