@@ -9,7 +9,8 @@
  * Talks to: auth (state_dir/auth.sock) for logins, queue
  * (state_dir/queue.sock) to say a message arrived, DNS for the client's
  * name.  Writes: spool_dir/<n>/{tmp,new}; a 250 after the data means the
- * message and its directory are on disk.  Reads: state_dir/maps (policy,
+ * message and its directory are on disk; state_dir/smtp.conns, where
+ * every smtpd process counts its sessions for smtp_max_connections.  Reads: state_dir/maps (policy,
  * EXPN).  Keys: smtp_*, submission_bare_line_endings, hostname,
  * hostnames, auth_timeout, tls_*, spool_*, log_level_smtp.
  *
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "connslots.h"
 #include "log.h"
 #include "policy.h"
 #include "queue_notify.h"
@@ -39,6 +41,7 @@
 struct policy *smtpd_policy;
 struct spool *smtpd_spool;
 struct evdns_base *smtpd_dns;
+struct connslots *smtpd_conns;
 static bool submission;
 
 static int
@@ -56,7 +59,7 @@ static int
 smtpd_init(struct event_base *base)
 {
 	const char *err;
-	char *error = NULL;
+	char *error = NULL, *path;
 
 	settings_load(submission);
 	smtpd_spool = spool_open(conf_str("spool_dir"),
@@ -73,6 +76,15 @@ smtpd_init(struct event_base *base)
 	}
 	if (smtpd.reverse_dns)
 		smtpd_dns = rdns_base_new(base);
+	path = xasprintf("%s/smtp.conns", conf_str("state_dir"));
+	smtpd_conns = connslots_open(path, &error);
+	if (smtpd_conns == NULL) {
+		log_exc(LOG_SMTP, "%s: %s; smtp_max_connections is shared out "
+		    "among this service's workers instead", server_service(),
+		    error);
+		free(error);
+	}
+	free(path);
 	queue_notify_init(base, smtpd.queue_sock, "smtpd", LOG_SMTP);
 	log_msg(LOG_SMTP, "%s: ready%s", server_service(),
 	    submission ? " (submission)" : "");
@@ -112,6 +124,7 @@ smtpd_exit(void)
 		    server_service());
 	queue_notify_free();
 	rdns_base_free(&smtpd_dns);
+	connslots_close(&smtpd_conns);
 	policy_free(&smtpd_policy);
 	smtpd_accounts_close();
 	settings_free();

@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "connslots.h"
 #include "linebuf.h"
 #include "log.h"
 #include "rdns.h"
@@ -179,6 +180,8 @@ session_end(struct session *s)
 	free(s->auth_user);
 	free(s);
 	server_session_end();
+	if (smtpd_conns != NULL)
+		connslots_set(smtpd_conns, server_sessions());
 }
 
 /* The commit callback's way back in when the session has gone. */
@@ -391,9 +394,16 @@ session_start(struct session *s)
 {
 	struct smtp_reply r;
 
-	if (smtpd.max_conn != 0 && server_sessions() > smtpd.max_conn) {
+	unsigned now = server_sessions(), max = smtpd.max_conn_share;
+
+	if (smtpd_conns != NULL) {
+		connslots_set(smtpd_conns, now);
+		now = connslots_total(smtpd_conns);
+		max = smtpd.max_conn;
+	}
+	if (max != 0 && now > max) {
 		log_msg(LOG_SMTP, "%s: too many connections (%u); refusing %s",
-		    s->id, server_sessions() - 1, s->ip);
+		    s->id, now - 1, s->ip);
 		reply(s, 421, "4.3.2", "%s Too many connections, try again "
 		    "later", s->name);
 		session_close(s);

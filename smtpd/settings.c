@@ -124,9 +124,11 @@ settings_load(bool submission)
 	smtpd.max_bad_cmds = (unsigned)conf_int("smtp_max_bad_commands");
 	smtpd.max_bad_rcpts = (unsigned)conf_int("smtp_max_bad_recipients");
 	smtpd.max_rcpts = (unsigned)conf_int("smtp_max_recipients");
-	/* Each worker takes its share of the limit, rounded up. */
+	/* The limit covers every smtpd process (lib/connslots); a worker
+	 * that cannot share the count takes its share, rounded up. */
 	conns = (unsigned long long)conf_int("smtp_max_connections");
-	smtpd.max_conn = (unsigned)((conns + (unsigned)workers - 1) /
+	smtpd.max_conn = (unsigned)conns;
+	smtpd.max_conn_share = (unsigned)((conns + (unsigned)workers - 1) /
 	    (unsigned)workers);
 	smtpd.session_timeout = settings_tv("smtp_session_timeout");
 	smtpd.command_timeout = settings_tv("smtp_command_timeout");

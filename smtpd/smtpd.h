@@ -32,7 +32,8 @@ struct smtpd_settings {
 	unsigned max_bad_cmds;
 	unsigned max_bad_rcpts;      /* 0 = unlimited */
 	unsigned max_rcpts;
-	unsigned max_conn;           /* this worker's share, 0 = unlimited */
+	unsigned max_conn;           /* smtp_max_connections, 0 = unlimited */
+	unsigned max_conn_share;     /* this worker's share, when alone */
 	struct timeval session_timeout;
 	struct timeval command_timeout;
 	int auth_timeout_ms;
@@ -54,6 +55,9 @@ extern struct smtpd_settings smtpd;
 extern struct policy *smtpd_policy;
 extern struct spool *smtpd_spool;
 extern struct evdns_base *smtpd_dns;      /* NULL unless reverse_dns */
+/* Sessions of every smtpd process (state_dir/smtp.conns); NULL: this
+ * worker counts alone and takes its share of the limit. */
+extern struct connslots *smtpd_conns;
 
 /* (Re)read the settings from the loaded tern.conf. */
 void settings_load(bool submission);
