@@ -1,4 +1,5 @@
 /* spool - layout, ids, envelope, writing and reading; see spool.h */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -100,21 +101,81 @@ spool_token_ok(const char *s, bool empty_ok)
 	return true;
 }
 
+/*
+ * An address that is not one token (a quoted local part may hold blanks,
+ * RFC 5321 4.1.2) goes under the key "<key>x" as xtext (RFC 3461: '+',
+ * '=' and every byte outside 0x21-0x7e as "+XX"); plain ones as they
+ * are, so almost every envelope reads as before.
+ */
+static void
+spool_put_addr(struct buf *b, const char *key, const char *addr,
+    bool empty_ok)
+{
+	if (spool_token_ok(addr, empty_ok)) {
+		buf_printf(b, "%s %s", key, addr);
+		return;
+	}
+	buf_printf(b, "%sx ", key);
+	for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+		if (*p < 0x21 || *p > 0x7e || *p == '+' || *p == '=')
+			buf_printf(b, "+%02X", *p);
+		else
+			buf_putc(b, (char)*p);
+}
+
+/* Decode xtext in place; -1 for a bad "+XX" or a NUL byte. */
+static int
+spool_xtext_decode(char *s)
+{
+	char *o = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s != '+') {
+			*o++ = *s;
+			continue;
+		}
+		if (!isxdigit((unsigned char)s[1]) ||
+		    !isxdigit((unsigned char)s[2]))
+			return -1;
+		{
+			char hex[3] = { s[1], s[2], '\0' };
+			char c = (char)strtoul(hex, NULL, 16);
+
+			if (c == '\0')
+				return -1;
+			*o++ = c;
+		}
+		s += 2;
+	}
+	*o = '\0';
+	return 0;
+}
+
+static bool
+spool_addr_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r')
+			return false;
+	return true;
+}
+
 static int
 spool_env_format(const struct spool_envelope *e, struct buf *b)
 {
-	buf_printf(b, "%s\nid %s\ntime %lld\nsender %s\n", SPOOL_MAGIC, e->id,
-	    e->time, e->sender);
-	if (!spool_token_ok(e->sender, true) || e->nrcpts == 0)
+	buf_printf(b, "%s\nid %s\ntime %lld\n", SPOOL_MAGIC, e->id, e->time);
+	spool_put_addr(b, "sender", e->sender, true);
+	buf_putc(b, '\n');
+	if (!spool_addr_ok(e->sender) || e->nrcpts == 0)
 		return -1;
 	for (size_t i = 0; i < e->nrcpts; i++) {
 		const struct spool_rcpt *r = &e->rcpts[i];
 
-		if (!spool_token_ok(r->addr, false) ||
+		if (*r->addr == '\0' || !spool_addr_ok(r->addr) ||
 		    (r->notify && !spool_token_ok(r->notify, false)) ||
 		    (r->orcpt && !spool_token_ok(r->orcpt, false)))
 			return -1;
-		buf_printf(b, "rcpt %s", r->addr);
+		spool_put_addr(b, "rcpt", r->addr, false);
 		if (r->notify != NULL)
 			buf_printf(b, " notify=%s", r->notify);
 		if (r->orcpt != NULL)
@@ -416,12 +477,12 @@ spool_file_commit(struct spool_file **fp, const char **error_r)
 /* --- reading -------------------------------------------------------- */
 
 static int
-spool_parse_rcpt(struct spool_envelope *e, char *rest)
+spool_parse_rcpt(struct spool_envelope *e, char *rest, bool xtext)
 {
 	char *save = NULL, *addr = strtok_r(rest, " ", &save), *t;
 	const char *notify = NULL, *orcpt = NULL;
 
-	if (addr == NULL)
+	if (addr == NULL || (xtext && spool_xtext_decode(addr) < 0))
 		return -1;
 	while ((t = strtok_r(NULL, " ", &save)) != NULL) {
 		if (strncmp(t, "notify=", 7) == 0)
@@ -453,8 +514,12 @@ spool_parse_line(struct spool_envelope *e, char *line, int n)
 		e->time = strtoll(rest, NULL, 10);
 	} else if (strcmp(line, "sender") == 0) {
 		spool_env_set_sender(e, rest);
-	} else if (strcmp(line, "rcpt") == 0) {
-		return spool_parse_rcpt(e, rest);
+	} else if (strcmp(line, "senderx") == 0) {
+		if (spool_xtext_decode(rest) < 0)
+			return -1;
+		spool_env_set_sender(e, rest);
+	} else if (strcmp(line, "rcpt") == 0 || strcmp(line, "rcptx") == 0) {
+		return spool_parse_rcpt(e, rest, line[4] == 'x');
 	} else if (strcmp(line, "param") == 0) {
 		char *eq = strchr(rest, '=');
 

@@ -21,8 +21,12 @@
  *   <empty line>
  *   <the message, as received after dot-unstuffing, CRLF line ends>
  *
- * Addresses and values are validated by the writer's caller and never
- * hold white space or control characters; the writer refuses them.
+ * An address that is not one token (a quoted local part with blanks)
+ * is written as "senderx" or "rcptx" with the address in xtext (RFC
+ * 3461: '+', '=' and bytes outside 0x21-0x7e as "+XX"); readers give
+ * back the address itself.  Other values are validated by the writer's
+ * caller and never hold white space or control characters; the writer
+ * refuses them, and line breaks anywhere.
  */
 #ifndef TERN_SPOOL_H
 #define TERN_SPOOL_H

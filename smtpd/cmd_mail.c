@@ -116,18 +116,6 @@ mail_params(struct session *s, char *text, struct mail_draft *d)
 	return 0;
 }
 
-static bool
-mail_safe(struct session *s, const struct addr *a)
-{
-	char *f = addr_format(a);
-	bool ok = esmtp_spool_safe(f);
-
-	free(f);
-	if (!ok)
-		reply(s, 553, "5.1.7", "Sender address with blanks not "
-		    "supported");
-	return ok;
-}
 
 /* Record the accepted MAIL as the new transaction. */
 static void
@@ -187,8 +175,6 @@ cmd_mail(struct session *s, const char *args, size_t len)
 		reply_bad(s, 501, "5.1.7", "Bad sender address syntax: %s", err);
 		goto out;
 	}
-	if (!a.null_path && !mail_safe(s, &a))
-		goto out;
 	if (smtpd.submission &&
 	    !policy_authenticated(smtpd_policy, &s->client)) {
 		reply(s, 530, "5.7.0", "Authentication required");

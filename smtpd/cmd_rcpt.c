@@ -151,14 +151,6 @@ cmd_rcpt(struct session *s, const char *args, size_t len)
 		    err);
 		goto out;
 	}
-	rcpt = addr_format(&a);
-	if (!esmtp_spool_safe(rcpt)) {
-		free(rcpt);
-		reply(s, 553, "5.1.3", "Recipient address with blanks not "
-		    "supported");
-		goto release;
-	}
-	free(rcpt);
 	if (t->env.nrcpts >= rcpt_limit(s)) {
 		reply(s, 452, "4.5.3", "Too many recipients");
 		goto release;

@@ -131,11 +131,3 @@ esmtp_has_8bit(const char *s, size_t len)
 	return false;
 }
 
-bool
-esmtp_spool_safe(const char *addr)
-{
-	for (; *addr != '\0'; addr++)
-		if ((unsigned char)*addr <= ' ' || *addr == 0x7f)
-			return false;
-	return true;
-}

@@ -226,9 +226,6 @@ int esmtp_params(char *s, struct esmtp_param *p, int max);
 /* RFC 3461 xtext: printable ASCII, '+' followed by two upper-case hex
  * digits, no '='; UTF-8 too when utf8 (RFC 6533 utf-8-addr-xtext). */
 bool esmtp_xtext_ok(const char *s, bool utf8);
-/* The spool format keeps addresses as blank-free tokens: false for an
- * address (quoted local part) holding a blank or a control character. */
-bool esmtp_spool_safe(const char *addr);
 /* True if s holds a byte >= 0x80. */
 bool esmtp_has_8bit(const char *s, size_t len);
 

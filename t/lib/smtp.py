@@ -157,6 +157,13 @@ def ehlo(port, name="client.test", **kw):
 
 
 # --- the spool -------------------------------------------------------------
+def xtext_decode(s):
+    """lib/spool's encoding of an address that is not one token."""
+    import re
+    return re.sub(r"\+([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)),
+                  s)
+
+
 class Message:
     def __init__(self, path):
         self.path = path
@@ -175,9 +182,12 @@ class Message:
                 self.time = int(rest)
             elif key == "sender":
                 self.sender = rest
-            elif key == "rcpt":
+            elif key == "senderx":
+                self.sender = xtext_decode(rest)
+            elif key in ("rcpt", "rcptx"):
                 parts = rest.split(" ")
-                r = {"addr": parts[0]}
+                r = {"addr": parts[0] if key == "rcpt" else
+                     xtext_decode(parts[0])}
                 for p in parts[1:]:
                     k, _, v = p.partition("=")
                     r[k] = v

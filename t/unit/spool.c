@@ -138,6 +138,43 @@ test_round_trip(struct spool *s)
 	spool_env_release(&e);
 }
 
+/* Quoted local parts may hold blanks: written as xtext, read back. */
+static void
+test_quoted(struct spool *s)
+{
+	struct spool_envelope e, r;
+	const char *err = NULL;
+	struct spool_file *f;
+	char *path, *data, *rerr = NULL;
+	off_t off;
+	size_t len;
+
+	spool_env_init(&e);
+	spool_env_set_sender(&e, "\"s t\"@y.example");
+	spool_env_add_rcpt(&e, "\"a b+c=d\"@x.example", "DELAY", NULL);
+	spool_env_add_rcpt(&e, "plain+tag@x.example", NULL, NULL);
+	f = spool_file_new(s, &e, &err);
+	ok(f != NULL && spool_file_commit(&f, &err) == 0,
+	    "blanks in quoted addresses accepted");
+	path = xasprintf("%s/%u/new/%s", spool_dir(s), spool_subspool_of(s,
+	    e.id), e.id);
+	data = read_file(path, &len);
+	ok(strstr(data, "\nsenderx \"s+20t\"@y.example\n") != NULL &&
+	    strstr(data, "\nrcptx \"a+20b+2Bc+3Dd\"@x.example notify=DELAY\n")
+	    != NULL && strstr(data, "\nrcpt plain+tag@x.example\n") != NULL,
+	    "as xtext under senderx/rcptx; plain ones as before");
+	free(data);
+	ok(spool_read_envelope(path, &r, &off, &rerr) == 0, "read back");
+	is_str(r.sender, "\"s t\"@y.example", "sender exact");
+	is_str(r.rcpts[0].addr, "\"a b+c=d\"@x.example", "recipient exact");
+	is_str(r.rcpts[0].notify, "DELAY", "its notify");
+	is_str(r.rcpts[1].addr, "plain+tag@x.example", "plain one exact");
+	spool_env_release(&r);
+	unlink(path);
+	free(path);
+	spool_env_release(&e);
+}
+
 static void
 test_refusals(struct spool *s)
 {
@@ -146,9 +183,9 @@ test_refusals(struct spool *s)
 	struct spool_file *f;
 
 	spool_env_init(&e);
-	spool_env_add_rcpt(&e, "bad address@x", NULL, NULL);
+	spool_env_add_rcpt(&e, "bad\naddress@x", NULL, NULL);
 	f = spool_file_new(s, &e, &err);
-	ok(f == NULL && err != NULL, "blank in an address refused");
+	ok(f == NULL && err != NULL, "line break in an address refused");
 	spool_env_release(&e);
 	spool_env_init(&e);
 	f = spool_file_new(s, &e, &err);
@@ -259,7 +296,7 @@ main(void)
 	char *err = NULL;
 	char *cmd;
 
-	plan(243);
+	plan(250);
 	evthread_use_pthreads();     /* before any event base, see spool.h */
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
@@ -270,6 +307,7 @@ main(void)
 	free(cmd);
 	test_ids();
 	test_round_trip(s);
+	test_quoted(s);
 	test_refusals(s);
 	test_damaged();
 	test_async(s);
