@@ -25,7 +25,7 @@ CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror \
             -Ilib -It $(SANFLAGS) -MMD -MP \
             -DTERN_LIBEXEC_DIR='"$(LIBEXEC)"' -DTERN_SYSCONF_DIR='"$(SYSCONF)"'
 LDFLAGS  += $(SANFLAGS) -pthread
-LDLIBS    = -levent_openssl -levent_pthreads -levent -lssl -lcrypto -lcdb -lidn2 -lcrypt -ldb
+LDLIBS    = -levent_openssl -levent_pthreads -levent -lssl -lcrypto -lcdb -lidn2 -lcrypt -ldb -lresolv
 
 LIB_SRC   = $(wildcard lib/*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "delivery.h"
+#include "remote.h"
 #include "ipc.h"
 #include "log.h"
 #include "xalloc.h"
@@ -72,7 +73,10 @@ conn_job(struct conn *c, const struct ipc_msg *m)
 		conn_end(c);
 		return;
 	}
-	job_run(&dj);
+	if (D.remote)
+		remote_run(&dj);
+	else
+		job_run(&dj);
 	r = djob_result_encode(&dj);
 	ipc_conn_send(c->ipc, r);
 	ipc_msg_free(&r);

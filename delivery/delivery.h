@@ -11,6 +11,8 @@
  *   warn.c      quota warnings, once
  *   reply.c     auto-replies (lib/autoreply has the rules)
  *   forward.c   new messages into the spool (forwards, replies)
+ *   remote.c, smtp_conn.c   the remote mode (-r): SMTP to other servers;
+ *               see remote.h
  */
 #ifndef TERN_DELIVERY_H
 #define TERN_DELIVERY_H
@@ -49,6 +51,7 @@ struct delivery_settings {
 	struct addrpat *fwd_blacklist;  /* forwarding_blacklist */
 	struct accounts *acct;
 	struct spool *spool;
+	bool remote;                    /* -r: the remote SMTP agent */
 };
 
 extern struct delivery_settings D;

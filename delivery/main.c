@@ -20,15 +20,37 @@
  * hostname, postmaster, delivery_over_quota, delivery_disabled,
  * quota_warning_percent, forwarding_blacklist, ipc_max_frame,
  * log_level_delivery.  See delivery(8).
+ *
+ * With -r it is the remote agent instead: it listens on
+ * unix:smtp-out.sock and hands each job to the recipients' mail servers
+ * over SMTP (remote.c): MX or routing.conf's relay hosts, STARTTLS,
+ * per-recipient results.  Keys: smtp_out_*, dns_servers, dns_timeout,
+ * dns_retries, hostname.
  */
+#include <string.h>
+
 #include "delivery.h"
+#include "remote.h"
 #include "queue_notify.h"
 #include "server.h"
+
+static int
+delivery_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-r") != 0)
+			return -1;
+		D.remote = true;
+	}
+	return 0;
+}
 
 static int
 delivery_init(struct event_base *base)
 {
 	if (settings_init() < 0)
+		return -1;
+	if (D.remote && remote_init() < 0)
 		return -1;
 	queue_notify_init(base, D.queue_sock, "delivery", LOG_DELIVERY);
 	return 0;
@@ -38,6 +60,8 @@ static void
 delivery_exit(void)
 {
 	conn_exit();
+	if (D.remote)
+		remote_exit();
 	queue_notify_free();
 	settings_free();
 }
@@ -48,6 +72,7 @@ main(int argc, char **argv)
 	static const struct server_hooks hooks = {
 		.name = "delivery",
 		.log = LOG_DELIVERY,
+		.args = delivery_args,
 		.after_drop = delivery_init,  /* maps and spool, unprivileged */
 		.on_client = conn_start,
 		.on_reload = settings_reload, /* adminctl rebuild's SIGHUP */

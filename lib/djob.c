@@ -40,6 +40,10 @@ djob_encode(const struct djob *j)
 	djob_add_opt(m, "ret", j->ret);
 	djob_add_opt(m, "body", j->body);
 	djob_add_opt(m, "smtputf8", j->smtputf8);
+	djob_add_opt(m, "relay", j->relay);
+	djob_add_opt(m, "relay_user", j->relay_user);
+	djob_add_opt(m, "relay_password", j->relay_password);
+	djob_add_opt(m, "relay_tls", j->relay_tls);
 	ipc_msg_add_int(m, "nrcpt", (long long)j->nrcpts);
 	for (size_t i = 0; i < j->nrcpts; i++) {
 		snprintf(key, sizeof(key), "rcpt_%zu", i);
@@ -78,6 +82,10 @@ djob_decode(const struct ipc_msg *m, struct djob *j, const char **error_r)
 	j->ret = ipc_msg_get_str(m, "ret");
 	j->body = ipc_msg_get_str(m, "body");
 	j->smtputf8 = ipc_msg_get_str(m, "smtputf8");
+	j->relay = ipc_msg_get_str(m, "relay");
+	j->relay_user = ipc_msg_get_str(m, "relay_user");
+	j->relay_password = ipc_msg_get_str(m, "relay_password");
+	j->relay_tls = ipc_msg_get_str(m, "relay_tls");
 	j->rcpts = xcalloc((size_t)n, sizeof(*j->rcpts));
 	j->nrcpts = (size_t)n;
 	for (size_t i = 0; i < j->nrcpts; i++) {

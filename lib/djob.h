@@ -10,7 +10,9 @@
  *   deliver: id, path (the spool file), offset (where the message starts),
  *            sender, attempt (1 for the first try), nrcpt, and for each
  *            recipient i: rcpt_<i>, notify_<i> and orcpt_<i> when given,
- *            plus envid, ret, body, smtputf8 when the envelope has them.
+ *            plus envid, ret, body, smtputf8 when the envelope has them,
+ *            and for remote jobs that routing.conf sends elsewhere than
+ *            to the MX: relay, relay_user, relay_password, relay_tls.
  *   result:  nrcpt, and for each recipient i in the same order:
  *            status_<i> = ok | defer | fail, text_<i> = a diagnostic that
  *            starts with an enhanced status code ("5.1.1 user unknown"),
@@ -49,6 +51,10 @@ struct djob {
 	const char *sender;     /* "" for the null sender */
 	long long attempt;
 	const char *envid, *ret, *body, *smtputf8;   /* NULL when absent */
+	/* Remote jobs routed by routing.conf (NULL: by MX): the hosts to
+	 * use, "host:port ..." in order, a login and the TLS policy
+	 * (none, optional, require). */
+	const char *relay, *relay_user, *relay_password, *relay_tls;
 	struct djob_rcpt *rcpts;
 	size_t nrcpts;
 };

@@ -84,6 +84,13 @@ then
 	    >> "$inst/services.conf"
 fi
 
+# Remote delivery (delivery(8) -r): mail for other domains goes out by MX.
+if [ -x "$build/bin/delivery" ] && ! grep -q '^\[smtp-out\]' "$inst/services.conf"
+then
+	printf '\n[smtp-out]\nprogram = delivery\nargs    = -r\nlisten  = unix:smtp-out.sock\nworkers = 2\n' \
+	    >> "$inst/services.conf"
+fi
+
 # Reading mail (pop3d(8), imapd(8)): plain on loopback, where logins
 # without TLS are allowed by default.
 pop3_port=${TERN_DEMO_POP3_PORT:-1110}

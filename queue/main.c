@@ -17,7 +17,8 @@
  * Listens: unix:queue.sock (smtpd's notifications, adminctl's spool
  * commands).  Talks to: the delivery agents (lib/djob).  Reads:
  * state_dir/maps/domains.cdb (which domains are local; reopened on
- * SIGHUP).  Writes: state_dir/throttle.db (the hour's counts of throttled
+ * SIGHUP), routing.conf (gateways, forwarded domains; routing(5)).
+ * Writes: state_dir/throttle.db (the hour's counts of throttled
  * domains).  Keys: spool_*, queue_*, hostname.  Logs to the delivery log.
  * See queue(8).
  */
@@ -159,6 +160,7 @@ queue_after_drop(struct event_base *base)
 		die("queue: account maps in %s: %s", maps, aerr);
 	free(maps);
 	queue_config();
+	route_config();
 	msg_init();
 	sched_init();
 	agent_init();
@@ -186,6 +188,7 @@ static void
 queue_reload(void)
 {
 	queue_config();
+	route_config();
 	agent_config();
 	msg_reload();
 	sched_kick();
@@ -257,6 +260,7 @@ queue_exit(void)
 	sched_exit();
 	outcome_exit();
 	qthrottle_exit();
+	route_exit();
 	spool_close(&Q.spool);
 	accounts_free(&Q.acct);
 	free(Q.retry_ms);

@@ -16,6 +16,7 @@
  *   ctl.c      queue.sock: smtpd's "new" and adminctl's spool commands
  *   cmd.c      spool_new_mail_command
  *   throttle.c the sending domains' hourly limits
+ *   route.c    routing.conf: gateways and forwarded domains
  *   heap.c     the binary heap the scheduler uses
  */
 #ifndef TERN_QUEUE_H
@@ -246,6 +247,14 @@ void ctl_exit(void);
 void ctl_client(evutil_socket_t fd);
 void ctl_close_all(void);
 void ctl_load_state(void);
+
+/* route.c */
+void route_config(void);
+void route_exit(void);
+/* The relay fields of remote job dj for unit d from routing.conf: the
+ * malloc'd relay string to free once dj is encoded (NULL: by MX), and
+ * the route's name for the log in *via_r. */
+char *route_fill(const struct qdu *d, struct djob *dj, const char **via_r);
 
 /* throttle.c */
 void qthrottle_init(void);

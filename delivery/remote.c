@@ -1,0 +1,606 @@
+/*
+ * remote - one remote job (all recipients of one message at one domain)
+ * handed to another mail server over SMTP.
+ *
+ * Route: the job's relay hosts when routing.conf sent it to a gateway or
+ * a forwarding target (the queue fills them in), else the domain's MX
+ * hosts by preference, else (no MX) the domain itself.  Each host's
+ * addresses are tried in order until one holds a transaction to its end;
+ * a host that cannot be reached, greets with other than 220, or fails
+ * TLS that is required is passed over.  Null MX fails at once (5.1.10);
+ * a domain that does not resolve is deferred as 4.4.3, which the queue
+ * counts towards spool_dns_bounce_attempts.
+ *
+ * Per recipient: the peer's RCPT reply, then its reply to the end of
+ * the data; 2xx ok, 4xx defer, 5xx fail; a 4xx/5xx to MAIL or DATA
+ * covers every recipient.  The diagnostic names the host and quotes its
+ * reply: "5.1.1 mx.example[192.0.2.1] said: 550 5.1.1 no such user".
+ *
+ * TLS: smtp_out_tls (or the route's tls) none, optional (STARTTLS when
+ * offered, no certificate check; a failed handshake is retried once in
+ * clear on the same address) or require (no TLS, no delivery).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "conf.h"
+#include "delivery.h"
+#include "dns.h"
+#include "log.h"
+#include "remote.h"
+#include "routing.h"
+#include "tls.h"
+#include "xalloc.h"
+
+#define HOSTS_MAX 32
+
+enum tx_end { TX_DONE, TX_NEXT };
+
+struct rjob {
+	struct djob *dj;
+	const char *domain;
+	int fd;                         /* the spool file */
+	off_t size;                     /* message bytes */
+	bool eightbit;
+	enum route_tls tls;
+	const char *user, *password;
+	long long connect_ms, cmd_ms, data_ms;
+	char last[1024];                /* why the last host did not do */
+};
+
+struct ehlo {
+	bool starttls, pipelining, eightbit, smtputf8, dsn, auth_plain;
+	unsigned long long size;
+};
+
+static SSL_CTX *client_ctx;
+
+int
+remote_init(void)
+{
+	struct tls_settings ts;
+	char *err = NULL;
+	const char *why;
+	size_t n;
+	const char *const *servers = conf_list("dns_servers", &n);
+
+	if (dns_config(servers, n, (int)(conf_time_ms("dns_timeout") / 1000),
+	    (int)conf_int("dns_retries"), &why) < 0) {
+		log_exc(LOG_DELIVERY, "delivery: dns_servers: %s", why);
+		return -1;
+	}
+	tls_settings_defaults(&ts);
+	ts.verify_peer = false;
+	client_ctx = tls_client_ctx_new(&ts, &err);
+	if (client_ctx == NULL) {
+		log_exc(LOG_DELIVERY, "delivery: no TLS for remote delivery: "
+		    "%s", err);
+		free(err);
+	}
+	return 0;
+}
+
+void
+remote_exit(void)
+{
+	tls_ctx_free(&client_ctx);
+}
+
+static void
+set_all(struct rjob *rj, const bool *mask, enum djob_status st,
+    const char *text)
+{
+	for (size_t i = 0; i < rj->dj->nrcpts; i++)
+		if (mask == NULL || mask[i])
+			djob_set(rj->dj, i, st, "%s", text);
+}
+
+/* "<enh> peer said: <reply>", the status taken from the reply. */
+static void
+said(char *out, size_t size, const struct sconn *c, const struct sreply *r)
+{
+	const char *t = r->text + (strlen(r->text) > 4 ? 4 : strlen(r->text));
+	char enh[16];
+
+	if (isdigit((unsigned char)t[0]) && t[1] == '.' &&
+	    sscanf(t, "%15[0-9.]", enh) == 1)
+		;
+	else
+		snprintf(enh, sizeof(enh), "%c.0.0", r->text[0]);
+	snprintf(out, size, "%s %s said: %s", enh, c->peer, r->text);
+}
+
+static void
+ehlo_parse(const struct sreply *r, struct ehlo *e)
+{
+	memset(e, 0, sizeof(*e));
+	for (size_t i = 1; i < r->nlines; i++) {
+		const char *l = r->lines[i];
+
+		if (strcasecmp(l, "STARTTLS") == 0)
+			e->starttls = true;
+		else if (strcasecmp(l, "PIPELINING") == 0)
+			e->pipelining = true;
+		else if (strcasecmp(l, "8BITMIME") == 0)
+			e->eightbit = true;
+		else if (strcasecmp(l, "SMTPUTF8") == 0)
+			e->smtputf8 = true;
+		else if (strcasecmp(l, "DSN") == 0)
+			e->dsn = true;
+		else if (strncasecmp(l, "SIZE", 4) == 0 && (l[4] == ' ' ||
+		    l[4] == '\0'))
+			e->size = strtoull(l + 4, NULL, 10);
+		else if (strncasecmp(l, "AUTH", 4) == 0 && (l[4] == ' ' ||
+		    l[4] == '=') && strcasestr(l + 5, "PLAIN") != NULL)
+			e->auth_plain = true;
+	}
+}
+
+/* EHLO, falling back to HELO; -1 when neither is taken. */
+static int
+say_ehlo(struct sconn *c, struct ehlo *e, struct sreply *r)
+{
+	if (sconn_cmd(c, "EHLO %s", D.hostname) < 0 || sconn_reply(c, r) < 0)
+		return -1;
+	if (r->code == 250) {
+		ehlo_parse(r, e);
+		return 0;
+	}
+	memset(e, 0, sizeof(*e));
+	if (sconn_cmd(c, "HELO %s", D.hostname) < 0 || sconn_reply(c, r) < 0)
+		return -1;
+	return r->code == 250 ? 0 : -1;
+}
+
+static int
+auth_plain(struct rjob *rj, struct sconn *c, struct sreply *r)
+{
+	size_t ul = strlen(rj->user), pl = strlen(rj->password);
+	unsigned char *raw = xmalloc(ul + pl + 2);
+	char *b64 = xmalloc(4 * ((ul + pl + 2 + 2) / 3) + 1);
+	int rc;
+
+	raw[0] = '\0';
+	memcpy(raw + 1, rj->user, ul);
+	raw[ul + 1] = '\0';
+	memcpy(raw + ul + 2, rj->password, pl);
+	EVP_EncodeBlock((unsigned char *)b64, raw, (int)(ul + pl + 2));
+	rc = sconn_cmd(c, "AUTH PLAIN %s", b64);
+	OPENSSL_cleanse(raw, ul + pl + 2);
+	OPENSSL_cleanse(b64, strlen(b64));
+	free(raw);
+	free(b64);
+	if (rc < 0 || sconn_reply(c, r) < 0)
+		return -1;
+	return 0;
+}
+
+/* The message, dot-stuffed, every line end CRLF, then ".". */
+static int
+send_data(struct rjob *rj, struct sconn *c)
+{
+	char in[16384], out[2 * sizeof(in) + 8];
+	bool bol = true;
+	char prev = '\0';
+	ssize_t n;
+
+	if (lseek(rj->fd, rj->dj->offset, SEEK_SET) < 0)
+		return -1;
+	while ((n = read(rj->fd, in, sizeof(in))) > 0) {
+		size_t o = 0;
+
+		for (ssize_t i = 0; i < n; i++) {
+			char ch = in[i];
+
+			if (ch == '\n') {
+				if (prev != '\r')
+					out[o++] = '\r';
+				out[o++] = '\n';
+				bol = true;
+			} else {
+				if (prev == '\r') {
+					/* A bare CR: never sent alone. */
+					out[o++] = '\n';
+					bol = true;
+				}
+				if (ch != '\r') {
+					if (bol && ch == '.')
+						out[o++] = '.';
+					out[o++] = ch;
+					bol = false;
+				} else
+					out[o++] = '\r';
+			}
+			prev = ch;
+		}
+		if (sconn_write(c, out, o) < 0)
+			return -1;
+	}
+	if (n < 0)
+		return -1;
+	if (prev == '\r')
+		return sconn_write(c, "\n.\r\n", 4);
+	return sconn_write(c, bol ? ".\r\n" : "\r\n.\r\n", bol ? 3 : 5);
+}
+
+/* MAIL, RCPTs (pipelined when offered), DATA, the message. */
+static enum tx_end
+transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e)
+{
+	struct djob *dj = rj->dj;
+	bool *ok = xcalloc(dj->nrcpts, sizeof(*ok));
+	char text[1200], mailparams[512] = "";
+	struct sreply r;
+	size_t nok = 0;
+	size_t mp = 0;
+
+	if (e->size > 0 && (unsigned long long)rj->size > e->size) {
+		snprintf(text, sizeof(text), "5.3.4 message of %lld bytes is "
+		    "over %s's limit of %llu", (long long)rj->size, c->peer,
+		    e->size);
+		set_all(rj, NULL, DJOB_FAIL, text);
+		free(ok);
+		return TX_DONE;
+	}
+	if (dj->smtputf8 != NULL && strcmp(dj->smtputf8, "yes") == 0 &&
+	    !e->smtputf8) {
+		snprintf(text, sizeof(text), "5.6.7 %s does not support "
+		    "SMTPUTF8, which this message needs", c->peer);
+		set_all(rj, NULL, DJOB_FAIL, text);
+		free(ok);
+		return TX_DONE;
+	}
+	if (e->size > 0)
+		mp += (size_t)snprintf(mailparams + mp, sizeof(mailparams) - mp,
+		    " SIZE=%lld", (long long)rj->size);
+	if (rj->eightbit && e->eightbit)
+		mp += (size_t)snprintf(mailparams + mp, sizeof(mailparams) - mp,
+		    " BODY=8BITMIME");
+	if (dj->smtputf8 != NULL && strcmp(dj->smtputf8, "yes") == 0)
+		mp += (size_t)snprintf(mailparams + mp, sizeof(mailparams) - mp,
+		    " SMTPUTF8");
+	if (e->dsn && dj->ret != NULL)
+		mp += (size_t)snprintf(mailparams + mp, sizeof(mailparams) - mp,
+		    " RET=%s", dj->ret);
+	if (e->dsn && dj->envid != NULL && mp < sizeof(mailparams) - 120)
+		mp += (size_t)snprintf(mailparams + mp, sizeof(mailparams) - mp,
+		    " ENVID=%.100s", dj->envid);
+	if (sconn_cmd(c, "MAIL FROM:<%s>%s", dj->sender, mailparams) < 0)
+		goto lost;
+	if (!e->pipelining) {
+		if (sconn_reply(c, &r) < 0)
+			goto lost;
+		if (r.code / 100 != 2)
+			goto mail_refused;
+	}
+	for (size_t i = 0; i < dj->nrcpts; i++) {
+		const struct djob_rcpt *rc = &dj->rcpts[i];
+		char rp[400] = "";
+
+		if (e->dsn && rc->notify != NULL)
+			snprintf(rp, sizeof(rp), " NOTIFY=%s", rc->notify);
+		if (e->dsn && rc->orcpt != NULL && strlen(rc->orcpt) < 300)
+			snprintf(rp + strlen(rp), sizeof(rp) - strlen(rp),
+			    " ORCPT=%s", rc->orcpt);
+		if (sconn_cmd(c, "RCPT TO:<%s>%s", rc->addr, rp) < 0)
+			goto lost;
+		if (!e->pipelining) {
+			if (sconn_reply(c, &r) < 0)
+				goto lost;
+			said(text, sizeof(text), c, &r);
+			if (r.code / 100 == 2) {
+				ok[i] = true;
+				nok++;
+			} else
+				djob_set(dj, i, r.code / 100 == 4 ? DJOB_DEFER :
+				    DJOB_FAIL, "%s", text);
+		}
+	}
+	if (e->pipelining) {
+		if (sconn_reply(c, &r) < 0)
+			goto lost;
+		if (r.code / 100 != 2) {
+			/* Read the RCPT replies that follow, then give up. */
+			struct sreply rr;
+
+			for (size_t i = 0; i < dj->nrcpts; i++)
+				if (sconn_reply(c, &rr) < 0)
+					break;
+			goto mail_refused;
+		}
+		for (size_t i = 0; i < dj->nrcpts; i++) {
+			if (sconn_reply(c, &r) < 0)
+				goto lost;
+			said(text, sizeof(text), c, &r);
+			if (r.code / 100 == 2) {
+				ok[i] = true;
+				nok++;
+			} else
+				djob_set(dj, i, r.code / 100 == 4 ? DJOB_DEFER :
+				    DJOB_FAIL, "%s", text);
+		}
+	}
+	if (nok == 0) {
+		sconn_cmd(c, "QUIT");
+		free(ok);
+		return TX_DONE;
+	}
+	if (sconn_cmd(c, "DATA") < 0 || sconn_reply(c, &r) < 0)
+		goto lost;
+	if (r.code != 354) {
+		said(text, sizeof(text), c, &r);
+		set_all(rj, ok, r.code / 100 == 5 ? DJOB_FAIL : DJOB_DEFER,
+		    text);
+		sconn_cmd(c, "QUIT");
+		free(ok);
+		return TX_DONE;
+	}
+	if (send_data(rj, c) < 0 || sconn_reply(c, &r) < 0)
+		goto lost;
+	said(text, sizeof(text), c, &r);
+	set_all(rj, ok, r.code / 100 == 2 ? DJOB_OK : r.code / 100 == 4 ?
+	    DJOB_DEFER : DJOB_FAIL, text);
+	sconn_cmd(c, "QUIT");
+	free(ok);
+	return TX_DONE;
+
+mail_refused:
+	said(text, sizeof(text), c, &r);
+	set_all(rj, NULL, r.code / 100 == 5 ? DJOB_FAIL : DJOB_DEFER, text);
+	sconn_cmd(c, "QUIT");
+	free(ok);
+	return TX_DONE;
+lost:
+	/* Mid-transaction: nothing was accepted for good; the job is
+	 * deferred rather than tried at the next host at once, which
+	 * could deliver twice if the end of data was taken. */
+	snprintf(text, sizeof(text), "4.4.2 %s: connection lost or timed "
+	    "out during the transaction", c->peer);
+	for (size_t i = 0; i < dj->nrcpts; i++)
+		if (ok[i] || dj->rcpts[i].text == NULL)
+			djob_set(dj, i, DJOB_DEFER, "%s", text);
+	free(ok);
+	return TX_DONE;
+}
+
+/* One address: TX_NEXT when it did not take the transaction. */
+static enum tx_end
+try_addr(struct rjob *rj, const char *host,
+    const struct sockaddr_storage *ss, bool clear_only)
+{
+	struct sconn c;
+	struct sreply r;
+	struct ehlo e;
+	char err[600];
+	enum tx_end end;
+
+	if (sconn_open(&c, ss, host, rj->connect_ms, rj->cmd_ms, err,
+	    sizeof(err)) < 0) {
+		snprintf(rj->last, sizeof(rj->last), "%s", err);
+		return TX_NEXT;
+	}
+	if (sconn_reply(&c, &r) < 0 || r.code != 220) {
+		snprintf(rj->last, sizeof(rj->last), "%s greeted with: %.600s",
+		    c.peer, r.text);
+		goto next;
+	}
+	if (say_ehlo(&c, &e, &r) < 0) {
+		snprintf(rj->last, sizeof(rj->last), "%s refused EHLO and "
+		    "HELO: %.600s", c.peer, r.text);
+		goto next;
+	}
+	if (rj->tls != ROUTE_TLS_NONE && !clear_only && e.starttls &&
+	    client_ctx != NULL) {
+		if (sconn_cmd(&c, "STARTTLS") < 0 || sconn_reply(&c, &r) < 0 ||
+		    r.code != 220 || sconn_starttls(&c, client_ctx, host, err,
+		    sizeof(err)) < 0 || say_ehlo(&c, &e, &r) < 0) {
+			snprintf(rj->last, sizeof(rj->last), "%s",
+			    r.code != 220 && r.code != 0 ? r.text : err);
+			sconn_close(&c);
+			if (rj->tls == ROUTE_TLS_REQUIRE)
+				return TX_NEXT;
+			log_msg(LOG_DELIVERY, "%s: %s; trying again without "
+			    "TLS", rj->dj->id, rj->last);
+			return try_addr(rj, host, ss, true);
+		}
+	} else if (rj->tls == ROUTE_TLS_REQUIRE) {
+		snprintf(rj->last, sizeof(rj->last), "%s does not offer "
+		    "STARTTLS, which is required", c.peer);
+		goto next;
+	}
+	if (rj->user != NULL) {
+		if (c.ssl == NULL && rj->tls != ROUTE_TLS_NONE) {
+			snprintf(rj->last, sizeof(rj->last), "%s: no TLS, so "
+			    "the password is not sent", c.peer);
+			goto next;
+		}
+		if (!e.auth_plain) {
+			snprintf(rj->last, sizeof(rj->last), "%s does not "
+			    "offer AUTH PLAIN", c.peer);
+			goto next;
+		}
+		if (auth_plain(rj, &c, &r) < 0 || r.code != 235) {
+			char text[1200];
+
+			said(text, sizeof(text), &c, &r);
+			set_all(rj, NULL, r.code / 100 == 5 ? DJOB_FAIL :
+			    DJOB_DEFER, text);
+			sconn_close(&c);
+			return TX_DONE;
+		}
+	}
+	log_detail(LOG_DELIVERY, "%s: connected to %s%s", rj->dj->id, c.peer,
+	    c.ssl != NULL ? " with TLS" : "");
+	end = transaction(rj, &c, &e);
+	sconn_close(&c);
+	return end;
+next:
+	sconn_close(&c);
+	return TX_NEXT;
+}
+
+/* Each address of host; TX_DONE once one took the transaction. */
+static enum tx_end
+try_host(struct rjob *rj, const char *host, unsigned port)
+{
+	struct sockaddr_storage ss[DNS_ADDR_MAX];
+	char err[300];
+	size_t n;
+	enum dns_status st = dns_addrs(host, port, ss, DNS_ADDR_MAX, &n, err,
+	    sizeof(err));
+
+	if (st != DNS_OK || n == 0) {
+		snprintf(rj->last, sizeof(rj->last), "%s", err);
+		return TX_NEXT;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (try_addr(rj, host, &ss[i], false) == TX_DONE)
+			return TX_DONE;
+	return TX_NEXT;
+}
+
+static void
+by_relay(struct rjob *rj)
+{
+	size_t n;
+	char **items = conf_split_list(rj->dj->relay, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct route_addr a;
+		const char *why;
+
+		if (routing_parse_addr(items[i], &a, &why) < 0) {
+			snprintf(rj->last, sizeof(rj->last), "relay %s: %s",
+			    items[i], why);
+			continue;
+		}
+		if (try_host(rj, a.host, a.port) == TX_DONE) {
+			free(a.host);
+			conf_list_free(&items);
+			return;
+		}
+		free(a.host);
+	}
+	conf_list_free(&items);
+	{
+		char text[1100];
+
+		snprintf(text, sizeof(text), "4.4.1 no relay host took the "
+		    "message: %s", rj->last);
+		set_all(rj, NULL, DJOB_DEFER, text);
+	}
+}
+
+static void
+by_mx(struct rjob *rj)
+{
+	struct dns_mx mx[DNS_MX_MAX];
+	unsigned port = (unsigned)conf_int("smtp_out_port");
+	char err[300], text[1100];
+	size_t n;
+	enum dns_status st = dns_mx(rj->domain, mx, DNS_MX_MAX, &n, err,
+	    sizeof(err));
+
+	switch (st) {
+	case DNS_NULLMX:
+		snprintf(text, sizeof(text), "5.1.10 %s", err);
+		set_all(rj, NULL, DJOB_FAIL, text);
+		return;
+	case DNS_NOTFOUND:
+	case DNS_TEMPFAIL:
+		snprintf(text, sizeof(text), "4.4.3 %s", err);
+		set_all(rj, NULL, DJOB_DEFER, text);
+		return;
+	case DNS_OK:
+		break;
+	}
+	if (n == 0) {
+		/* RFC 5321 5.1: no MX, the domain's own address. */
+		if (try_host(rj, rj->domain, port) == TX_DONE)
+			return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* RFC 5321 5.1: we are an MX: only better ones are tried. */
+		if (strcasecmp(mx[i].name, D.hostname) == 0)
+			break;
+		if (try_host(rj, mx[i].name, port) == TX_DONE)
+			return;
+	}
+	snprintf(text, sizeof(text), "4.4.1 no mail server for %s took the "
+	    "message: %s", rj->domain, rj->last[0] != '\0' ? rj->last :
+	    "none left to try");
+	set_all(rj, NULL, DJOB_DEFER, text);
+}
+
+static bool
+has_8bit(int fd, off_t offset)
+{
+	unsigned char buf[16384];
+	ssize_t n;
+
+	if (lseek(fd, offset, SEEK_SET) < 0)
+		return false;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] >= 0x80)
+				return true;
+	return false;
+}
+
+void
+remote_run(struct djob *dj)
+{
+	struct rjob rj = { .dj = dj };
+	const char *at = dj->nrcpts > 0 ? strrchr(dj->rcpts[0].addr, '@') :
+	    NULL;
+	const char *tls = dj->relay_tls != NULL ? dj->relay_tls :
+	    conf_str("smtp_out_tls");
+	struct stat st;
+
+	log_detail(LOG_DELIVERY, "%s: remote job: from=<%s> nrcpt=%zu "
+	    "attempt=%lld%s%s", dj->id, dj->sender, dj->nrcpts, dj->attempt,
+	    dj->relay != NULL ? " relay=" : "", dj->relay != NULL ?
+	    dj->relay : "");
+	if (at == NULL) {
+		set_all(&rj, NULL, DJOB_FAIL, "5.1.2 no domain in the address");
+		return;
+	}
+	rj.domain = at + 1;
+	rj.tls = strcmp(tls, "none") == 0 ? ROUTE_TLS_NONE :
+	    strcmp(tls, "require") == 0 ? ROUTE_TLS_REQUIRE :
+	    ROUTE_TLS_OPTIONAL;
+	rj.user = dj->relay_user;
+	rj.password = dj->relay_password != NULL ? dj->relay_password : "";
+	rj.connect_ms = conf_time_ms("smtp_out_connect_timeout");
+	rj.cmd_ms = conf_time_ms("smtp_out_timeout");
+	rj.fd = open(dj->path, O_RDONLY | O_CLOEXEC);
+	if (rj.fd < 0 || fstat(rj.fd, &st) < 0) {
+		log_exc(LOG_DELIVERY, "%s: %s: %s", dj->id, dj->path,
+		    strerror(errno));
+		set_all(&rj, NULL, DJOB_DEFER, "4.3.0 cannot read the message");
+		if (rj.fd >= 0)
+			close(rj.fd);
+		return;
+	}
+	rj.size = st.st_size - dj->offset;
+	rj.eightbit = dj->body != NULL && strcasecmp(dj->body, "7BIT") != 0 ?
+	    true : has_8bit(rj.fd, dj->offset);
+	if (dj->relay != NULL)
+		by_relay(&rj);
+	else
+		by_mx(&rj);
+	close(rj.fd);
+	for (size_t i = 0; i < dj->nrcpts; i++)
+		log_msg(LOG_DELIVERY, "%s: to=<%s> status=%s (%s)", dj->id,
+		    dj->rcpts[i].addr, djob_status_name(dj->rcpts[i].status),
+		    dj->rcpts[i].text != NULL ? dj->rcpts[i].text : "");
+}

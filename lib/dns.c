@@ -1,0 +1,273 @@
+/*
+ * dns - MX and address lookups over libresolv.  See dns.h.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "dns.h"
+
+#define DNS_ANSWER_MAX 65536
+
+static struct {
+	struct sockaddr_in servers[MAXNS];
+	size_t nservers;
+	int timeout, tries;
+} R = { .timeout = 5, .tries = 2 };
+
+int
+dns_config(const char *const *servers, size_t n, int timeout_s, int tries,
+    const char **why_r)
+{
+	R.nservers = 0;
+	for (size_t i = 0; i < n; i++) {
+		char host[64];
+		const char *colon = strchr(servers[i], ':');
+		size_t hl = colon != NULL ? (size_t)(colon - servers[i]) :
+		    strlen(servers[i]);
+		long long port = 53;
+		struct sockaddr_in *sin = &R.servers[R.nservers];
+
+		if (R.nservers == MAXNS) {
+			*why_r = "at most 3 servers";
+			return -1;
+		}
+		if (hl >= sizeof(host)) {
+			*why_r = "not an IPv4 address";
+			return -1;
+		}
+		memcpy(host, servers[i], hl);
+		host[hl] = '\0';
+		memset(sin, 0, sizeof(*sin));
+		sin->sin_family = AF_INET;
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			*why_r = "not an IPv4 address";
+			return -1;
+		}
+		if (colon != NULL && (conf_parse_int(colon + 1, &port, why_r) <
+		    0 || port < 1 || port > 65535)) {
+			*why_r = "port must be 1 to 65535";
+			return -1;
+		}
+		sin->sin_port = htons((unsigned short)port);
+		R.nservers++;
+	}
+	R.timeout = timeout_s > 0 ? timeout_s : 1;
+	R.tries = tries > 0 ? tries : 1;
+	return 0;
+}
+
+const char *
+dns_status_name(enum dns_status s)
+{
+	static const char *const names[] = { "ok", "not found", "null MX",
+	    "temporary failure" };
+
+	return names[s];
+}
+
+/* One query; the answer's length, or -1 with *st_r set. */
+static int
+dns_query(const char *name, int type, unsigned char *ans, int anslen,
+    enum dns_status *st_r, char *err, size_t errlen)
+{
+	struct __res_state rs;
+	int len;
+
+	memset(&rs, 0, sizeof(rs));
+	if (res_ninit(&rs) < 0) {
+		snprintf(err, errlen, "cannot set up the resolver");
+		*st_r = DNS_TEMPFAIL;
+		return -1;
+	}
+	if (R.nservers > 0) {
+		for (size_t i = 0; i < R.nservers; i++)
+			rs.nsaddr_list[i] = R.servers[i];
+		rs.nscount = (int)R.nservers;
+	}
+	rs.retrans = R.timeout;
+	rs.retry = R.tries;
+	len = res_nquery(&rs, name, ns_c_in, type, ans, anslen);
+	if (len < 0) {
+		switch (rs.res_h_errno) {
+		case HOST_NOT_FOUND:
+			snprintf(err, errlen, "%s: no such domain", name);
+			*st_r = DNS_NOTFOUND;
+			break;
+		case NO_DATA:
+			snprintf(err, errlen, "%s: no %s record", name,
+			    type == ns_t_mx ? "MX" : type == ns_t_a ? "A" :
+			    "AAAA");
+			*st_r = DNS_NOTFOUND;
+			break;
+		default:
+			snprintf(err, errlen, "%s: DNS server failure or no "
+			    "answer", name);
+			*st_r = DNS_TEMPFAIL;
+		}
+	}
+	res_nclose(&rs);
+	return len;
+}
+
+static int
+mx_cmp(const void *a, const void *b)
+{
+	const struct dns_mx *x = a, *y = b;
+
+	return x->pref < y->pref ? -1 : x->pref > y->pref;
+}
+
+enum dns_status
+dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
+    char *err, size_t errlen)
+{
+	unsigned char *ans = malloc(DNS_ANSWER_MAX);
+	enum dns_status st = DNS_OK;
+	ns_msg msg;
+	ns_rr rr;
+	int len;
+	size_t n = 0;
+	bool null_mx = false;
+
+	*n_r = 0;
+	if (ans == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return DNS_TEMPFAIL;
+	}
+	len = dns_query(domain, ns_t_mx, ans, DNS_ANSWER_MAX, &st, err, errlen);
+	if (len < 0) {
+		free(ans);
+		if (st != DNS_NOTFOUND || strstr(err, "no such domain"))
+			return st;
+		return DNS_OK;          /* no MX: the domain's own address */
+	}
+	if (ns_initparse(ans, len, &msg) < 0) {
+		snprintf(err, errlen, "%s: broken DNS answer", domain);
+		free(ans);
+		return DNS_TEMPFAIL;
+	}
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && n < max; i++) {
+		const unsigned char *rd;
+
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
+			snprintf(err, errlen, "%s: broken DNS answer", domain);
+			free(ans);
+			return DNS_TEMPFAIL;
+		}
+		if (ns_rr_type(rr) != ns_t_mx || ns_rr_rdlen(rr) < 3)
+			continue;
+		rd = ns_rr_rdata(rr);
+		out[n].pref = ns_get16(rd);
+		if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 2,
+		    out[n].name, sizeof(out[n].name)) < 0) {
+			snprintf(err, errlen, "%s: broken MX record", domain);
+			free(ans);
+			return DNS_TEMPFAIL;
+		}
+		/* RFC 7505: one MX of preference 0 and target ".". */
+		if (out[n].name[0] == '\0' || strcmp(out[n].name, ".") == 0) {
+			null_mx = true;
+			continue;
+		}
+		n++;
+	}
+	free(ans);
+	if (null_mx && n == 0) {
+		snprintf(err, errlen, "%s accepts no mail (null MX)", domain);
+		return DNS_NULLMX;
+	}
+	qsort(out, n, sizeof(*out), mx_cmp);
+	*n_r = n;
+	return DNS_OK;
+}
+
+/* Append the A or AAAA records of host. */
+static enum dns_status
+dns_addr_type(const char *host, int type, unsigned port,
+    struct sockaddr_storage *out, size_t max, size_t *n, char *err,
+    size_t errlen)
+{
+	unsigned char *ans = malloc(DNS_ANSWER_MAX);
+	enum dns_status st = DNS_OK;
+	ns_msg msg;
+	ns_rr rr;
+	int len;
+
+	if (ans == NULL)
+		return DNS_TEMPFAIL;
+	len = dns_query(host, type, ans, DNS_ANSWER_MAX, &st, err, errlen);
+	if (len < 0 || ns_initparse(ans, len, &msg) < 0) {
+		free(ans);
+		return len < 0 ? st : DNS_TEMPFAIL;
+	}
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && *n < max; i++) {
+		struct sockaddr_storage *ss = &out[*n];
+
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+			break;
+		memset(ss, 0, sizeof(*ss));
+		if (type == ns_t_a && ns_rr_type(rr) == ns_t_a &&
+		    ns_rr_rdlen(rr) == 4) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons((unsigned short)port);
+			memcpy(&sin->sin_addr, ns_rr_rdata(rr), 4);
+			(*n)++;
+		} else if (type == ns_t_aaaa && ns_rr_type(rr) == ns_t_aaaa &&
+		    ns_rr_rdlen(rr) == 16) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons((unsigned short)port);
+			memcpy(&sin6->sin6_addr, ns_rr_rdata(rr), 16);
+			(*n)++;
+		}
+	}
+	free(ans);
+	return DNS_OK;
+}
+
+enum dns_status
+dns_addrs(const char *host, unsigned port, struct sockaddr_storage *out,
+    size_t max, size_t *n_r, char *err, size_t errlen)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+	enum dns_status s4, s6;
+	char err6[256];
+
+	*n_r = 0;
+	if (max == 0)
+		return DNS_OK;
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)port);
+		*n_r = 1;
+		return DNS_OK;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((unsigned short)port);
+		*n_r = 1;
+		return DNS_OK;
+	}
+	s4 = dns_addr_type(host, ns_t_a, port, out, max, n_r, err, errlen);
+	s6 = dns_addr_type(host, ns_t_aaaa, port, out, max, n_r, err6,
+	    sizeof(err6));
+	if (*n_r > 0)
+		return DNS_OK;
+	if (s4 == DNS_TEMPFAIL || s6 == DNS_TEMPFAIL)
+		return DNS_TEMPFAIL;
+	snprintf(err, errlen, "%s: no address", host);
+	return DNS_NOTFOUND;
+}
