@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "cfgfile.h"
@@ -172,7 +173,7 @@ forward_of(const struct routing *r, const char *domain)
 {
 	for (size_t i = 0; i < r->nfw; i++)
 		for (size_t j = 0; j < r->fw[i].ndomains; j++)
-			if (strcmp(r->fw[i].domains[j], domain) == 0)
+			if (strcasecmp(r->fw[i].domains[j], domain) == 0)
 				return &r->fw[i];
 	return NULL;
 }

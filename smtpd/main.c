@@ -10,8 +10,9 @@
  * (state_dir/queue.sock) to say a message arrived, DNS for the client's
  * name.  Writes: spool_dir/<n>/{tmp,new}; a 250 after the data means the
  * message and its directory are on disk; state_dir/smtp.conns, where
- * every smtpd process counts its sessions for smtp_max_connections.  Reads: state_dir/maps (policy,
- * EXPN).  Keys: smtp_*, submission_bare_line_endings, hostname,
+ * every smtpd process counts its sessions for smtp_max_connections.
+ * Reads: state_dir/maps (policy, EXPN), routing.conf (forwarded domains
+ * are accepted like our own).  Keys: smtp_*, submission_bare_line_endings, hostname,
  * hostnames, auth_timeout, tls_*, spool_*, log_level_smtp.
  *
  * Event-driven: one process serves many sessions (session.c); nothing in

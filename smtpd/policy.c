@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "log.h"
 #include "policy_int.h"
+#include "routing.h"
 #include "xalloc.h"
 
 static void
@@ -103,6 +104,26 @@ policy_conf_load(struct policy_conf *pc, char **error_r)
 	return 0;
 }
 
+/* routing.conf's forwarded domains are relayed for anyone (the incoming
+ * gateway role); a file with a mistake keeps the previous table. */
+static void
+policy_routing(struct policy *p)
+{
+	char *path = routing_default_path(), *err = NULL;
+	struct routing *r = routing_load(path, &err);
+
+	if (r == NULL) {
+		log_exc(LOG_SMTP, "%s; %s", err, p->routing != NULL ?
+		    "the previous routing stays in force" :
+		    "no forwarded domains");
+		free(err);
+	} else {
+		routing_free(&p->routing);
+		p->routing = r;
+	}
+	free(path);
+}
+
 struct policy *
 policy_new(const char **error_r)
 {
@@ -119,6 +140,7 @@ policy_new(const char **error_r)
 		*error_r = errbuf;
 		return NULL;
 	}
+	policy_routing(p);
 	dir = xasprintf("%s/maps", conf_str("state_dir"));
 	p->acct = accounts_open(dir, ACCT_PUBLIC, &aerr);
 	if (p->acct == NULL) {
@@ -149,6 +171,7 @@ policy_reload(struct policy *p)
 	if (accounts_reopen(p->acct, &aerr) < 0)
 		log_exc(LOG_SMTP, "reload: account maps: %s; using the maps "
 		    "opened before", aerr);
+	policy_routing(p);
 }
 
 void
@@ -160,6 +183,7 @@ policy_free(struct policy **pp)
 		return;
 	policy_conf_release(&p->conf);
 	accounts_free(&p->acct);
+	routing_free(&p->routing);
 	xfree(pp);
 }
 

@@ -35,6 +35,7 @@ struct policy_conf {
 struct policy {
 	struct policy_conf conf;
 	struct accounts *acct;
+	struct routing *routing;        /* routing.conf; NULL: none read */
 };
 
 /* The domain.conf facts the checks need, copied out of a record (its

@@ -13,7 +13,8 @@
  *        catch-all, in that order; else                 550 5.1.1
  *        disabled user                                  550 5.2.1
  *        user over quota         452 4.2.2 / 552 5.2.2 (smtp_over_quota)
- *   5. anything else (other domains, address literals):
+ *   5. a domain routing.conf forwards (incoming gateway)   accepted
+ *   6. anything else (other domains, address literals):
  *        sender's domain requires SMTP auth and the
  *        client neither logged in nor is whitelisted    530 5.7.0
  *        relay not allowed                              554 5.7.1
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "routing.h"
 #include "policy_int.h"
 #include "xalloc.h"
 
@@ -366,6 +368,13 @@ policy_rcpt_to(struct policy *p, const struct policy_client *c,
 		return policy_tempfail(r);
 	if (rc == 1)
 		return policy_rcpt_local(p, m, rcpt, &d, out, r);
+	/* Domains we are the incoming gateway for (routing.conf [forward]):
+	 * taken from anyone, as for our own; their server judges the
+	 * recipient. */
+	if (routing_forward(p->routing, rcpt->domain) != NULL) {
+		policy_rcpt_kind(out, false, "forward");
+		return true;
+	}
 	/* The domain's require_smtp_auth covers mail its addresses send
 	 * to other domains (see policy_mail.c for local recipients). */
 	if (m->sender_requires_auth && !policy_authenticated(p, c) &&
