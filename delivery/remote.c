@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -64,6 +65,84 @@ struct ehlo {
 
 static SSL_CTX *client_ctx;
 
+/* The connection of the last job, kept open for the next job to the same
+ * address (RFC 5321 allows a transaction after another; RSET checks the
+ * server still listens).  One per agent process. */
+#define REUSE_MAX_IDLE 30
+static struct {
+	bool open;
+	struct sconn c;
+	struct ehlo e;
+	struct sockaddr_storage ss;
+	char user[256];
+	time_t since;
+} cached;
+
+static void
+cache_drop(void)
+{
+	if (!cached.open)
+		return;
+	sconn_cmd(&cached.c, "QUIT");
+	sconn_close(&cached.c);
+	cached.open = false;
+}
+
+static bool
+same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET6)
+		return memcmp(a, b, sizeof(struct sockaddr_in6)) == 0;
+	return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+	    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0 &&
+	    ((const struct sockaddr_in *)a)->sin_port ==
+	    ((const struct sockaddr_in *)b)->sin_port;
+}
+
+/* The kept connection, if it goes to ss with the same login and still
+ * answers; anything else is closed. */
+static bool
+cache_take(const struct rjob *rj, const struct sockaddr_storage *ss,
+    struct sconn *c, struct ehlo *e)
+{
+	struct sreply r;
+
+	if (!cached.open)
+		return false;
+	if (!same_addr(&cached.ss, ss) || strcmp(cached.user, rj->user != NULL ?
+	    rj->user : "") != 0 || time(NULL) - cached.since >
+	    REUSE_MAX_IDLE || (rj->tls == ROUTE_TLS_REQUIRE &&
+	    cached.c.ssl == NULL)) {
+		cache_drop();
+		return false;
+	}
+	cached.open = false;
+	if (sconn_cmd(&cached.c, "RSET") < 0 || sconn_reply(&cached.c, &r) < 0 ||
+	    r.code != 250) {
+		sconn_close(&cached.c);
+		return false;
+	}
+	*c = cached.c;
+	*e = cached.e;
+	return true;
+}
+
+static void
+cache_put(const struct rjob *rj, const struct sockaddr_storage *ss,
+    struct sconn *c, const struct ehlo *e)
+{
+	cache_drop();
+	cached.c = *c;
+	cached.e = *e;
+	cached.ss = *ss;
+	snprintf(cached.user, sizeof(cached.user), "%s", rj->user != NULL ?
+	    rj->user : "");
+	cached.since = time(NULL);
+	cached.open = true;
+}
+
 int
 remote_init(void)
 {
@@ -92,6 +171,7 @@ remote_init(void)
 void
 remote_exit(void)
 {
+	cache_drop();
 	tls_ctx_free(&client_ctx);
 }
 
@@ -234,7 +314,8 @@ send_data(struct rjob *rj, struct sconn *c)
 
 /* MAIL, RCPTs (pipelined when offered), DATA, the message. */
 static enum tx_end
-transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e)
+transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e,
+    bool *healthy)
 {
 	struct djob *dj = rj->dj;
 	bool *ok = xcalloc(dj->nrcpts, sizeof(*ok));
@@ -242,6 +323,8 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e)
 	struct sreply r;
 	size_t nok = 0;
 	size_t mp = 0;
+
+	*healthy = true;
 
 	if (e->size > 0 && (unsigned long long)rj->size > e->size) {
 		snprintf(text, sizeof(text), "5.3.4 message of %lld bytes is "
@@ -330,7 +413,6 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e)
 		}
 	}
 	if (nok == 0) {
-		sconn_cmd(c, "QUIT");
 		free(ok);
 		return TX_DONE;
 	}
@@ -340,7 +422,6 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e)
 		said(text, sizeof(text), c, &r);
 		set_all(rj, ok, r.code / 100 == 5 ? DJOB_FAIL : DJOB_DEFER,
 		    text);
-		sconn_cmd(c, "QUIT");
 		free(ok);
 		return TX_DONE;
 	}
@@ -349,17 +430,16 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e)
 	said(text, sizeof(text), c, &r);
 	set_all(rj, ok, r.code / 100 == 2 ? DJOB_OK : r.code / 100 == 4 ?
 	    DJOB_DEFER : DJOB_FAIL, text);
-	sconn_cmd(c, "QUIT");
 	free(ok);
 	return TX_DONE;
 
 mail_refused:
 	said(text, sizeof(text), c, &r);
 	set_all(rj, NULL, r.code / 100 == 5 ? DJOB_FAIL : DJOB_DEFER, text);
-	sconn_cmd(c, "QUIT");
 	free(ok);
 	return TX_DONE;
 lost:
+	*healthy = false;
 	/* Mid-transaction: nothing was accepted for good; the job is
 	 * deferred rather than tried at the next host at once, which
 	 * could deliver twice if the end of data was taken. */
@@ -382,7 +462,13 @@ try_addr(struct rjob *rj, const char *host,
 	struct ehlo e;
 	char err[600];
 	enum tx_end end;
+	bool healthy;
 
+	if (cache_take(rj, ss, &c, &e)) {
+		log_detail(LOG_DELIVERY, "%s: reusing the connection to %s",
+		    rj->dj->id, c.peer);
+		goto send;
+	}
 	if (sconn_open(&c, ss, host, rj->connect_ms, rj->cmd_ms, err,
 	    sizeof(err)) < 0) {
 		snprintf(rj->last, sizeof(rj->last), "%s", err);
@@ -440,8 +526,12 @@ try_addr(struct rjob *rj, const char *host,
 	}
 	log_detail(LOG_DELIVERY, "%s: connected to %s%s", rj->dj->id, c.peer,
 	    c.ssl != NULL ? " with TLS" : "");
-	end = transaction(rj, &c, &e);
-	sconn_close(&c);
+send:
+	end = transaction(rj, &c, &e, &healthy);
+	if (healthy)
+		cache_put(rj, ss, &c, &e);
+	else
+		sconn_close(&c);
 	return end;
 next:
 	sconn_close(&c);

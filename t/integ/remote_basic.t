@@ -6,7 +6,8 @@
 # 4xx retried, MX preference and fallback past a dead MX, no MX (the
 # domain's own address), null MX bounced at once (5.1.10), NXDOMAIN
 # deferred as 4.4.3 and bounced after spool_dns_bounce_attempts,
-# STARTTLS when offered, a peer's SIZE limit, a hung peer timed out.
+# STARTTLS when offered, a peer's SIZE limit, a hung peer timed out,
+# and a connection kept for the next message to the same host.
 import email
 import os
 import re
@@ -110,6 +111,16 @@ try:
         ok(lines and all(ln.startswith(b"..x") for ln in lines),
            "each line starting with a dot went out as '..' (%d lines)"
            % len(lines))
+
+        # Connection reuse: ten messages, two agent processes, so at
+        # most two new connections (each agent keeps its last one).
+        c0, n0 = pa.connections, len(pa.transactions)
+        q.inject(["many@far.example"], n=10, sender=SENDER)
+        wait_for(lambda: len(pa.transactions) >= n0 + 10, what="ten more")
+        ok(pa.connections - c0 <= 2, "ten messages over %d new "
+           "connection(s)" % (pa.connections - c0))
+        ok("reusing the connection to mx1.far.example[127.0.0.2]" in
+           q.qlog(), "reuse is logged")
 
         # MX fallback: the preferred MX is dead.
         ids = q.inject(["x@two.example"], sender=SENDER)
