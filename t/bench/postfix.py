@@ -83,7 +83,7 @@ def ensure_postfix():
 
 class Postfix:
     def __init__(self, users, domain="example.test", deliver=True,
-                 owner="nobody"):
+                 owner="nobody", extra=None):
         self.d = tempfile.mkdtemp(prefix="tern-bench-postfix-")
         os.chmod(self.d, 0o755)
         self.etc = os.path.join(self.d, "etc")
@@ -129,6 +129,7 @@ class Postfix:
             "smtpd_banner": "$myhostname ESMTP",
             "default_process_limit": "100",
         }
+        main.update(extra or {})
         if not deliver:
             main["smtpd_data_restrictions"] = "check_client_access " \
                 "static:HOLD"
@@ -192,6 +193,15 @@ class Postfix:
                 n += len(os.listdir(os.path.join(self.mail, u, "new")))
             except FileNotFoundError:
                 pass
+        return n
+
+    def in_queue(self):
+        """Messages anywhere in the queue (not yet delivered)."""
+        n = 0
+        for q in ("maildrop", "incoming", "active", "deferred", "hold"):
+            for root, dirs, files in os.walk(os.path.join(self.d, "spool",
+                                                          q)):
+                n += len(files)
         return n
 
     def queued(self):

@@ -28,3 +28,5 @@ echo "== smtp in (issue #4): messages/s accepted and made durable, beside Postfi
 python3 "$here/smtp_bench.py" --mode accept --limit 300
 echo "== smtp to Maildir (issue #5): end to end and memory, beside Postfix"
 python3 "$here/smtp_bench.py" --mode e2e --limit 300
+echo "== remote delivery (issue #6): relayed to smtp-sink, beside Postfix"
+python3 "$here/remote_bench.py" --limit 300
