@@ -130,6 +130,15 @@ try:
         ok(not pb.transactions[0]["tls"] and " SIZE" not in
            pb.transactions[0]["mail"], "a peer without ESMTP: plain MAIL")
 
+        # 8BITMIME declared, a peer without it: bounced 5.6.3, not sent.
+        n0 = len(pb.transactions)
+        ids = q.inject(["e@two.example"], sender=SENDER,
+                       params=["body=8BITMIME"])
+        m = dsn_fields(bounce_of(ids[0]))
+        is_(m[0].get("Status") if m else None, "5.6.3",
+            "8-bit message, peer without 8BITMIME: 5.6.3")
+        is_(len(pb.transactions), n0, "and nothing sent to it")
+
         # No MX: the domain's own address.
         ids = q.inject(["y@plain.example"], sender=SENDER)
         wait_for(lambda: any("y@plain.example" in t["rcpts"]
