@@ -24,7 +24,8 @@
  * With -r it is the remote agent instead: it listens on
  * unix:smtp-out.sock and hands each job to the recipients' mail servers
  * over SMTP (remote.c): MX or routing.conf's relay hosts, STARTTLS,
- * per-recipient results.  Keys: smtp_out_*, dns_servers, dns_timeout,
+ * per-recipient results; re-reads its keys on SIGHUP.  Keys: smtp_out_*,
+ * dns_servers, dns_timeout,
  * dns_retries, hostname.
  */
 #include <string.h>
@@ -57,6 +58,14 @@ delivery_init(struct event_base *base)
 }
 
 static void
+delivery_reload(void)
+{
+	settings_reload();
+	if (D.remote)
+		remote_reload();
+}
+
+static void
 delivery_exit(void)
 {
 	conn_exit();
@@ -75,7 +84,7 @@ main(int argc, char **argv)
 		.args = delivery_args,
 		.after_drop = delivery_init,  /* maps and spool, unprivileged */
 		.on_client = conn_start,
-		.on_reload = settings_reload, /* adminctl rebuild's SIGHUP */
+		.on_reload = delivery_reload, /* adminctl rebuild's SIGHUP */
 		.on_drain = conn_drain,
 		.on_exit = delivery_exit,
 	};

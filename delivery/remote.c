@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <openssl/evp.h>
 
 #include "conf.h"
@@ -64,6 +65,43 @@ struct ehlo {
 };
 
 static SSL_CTX *client_ctx;
+/* smtp_out_address, IPv4 and IPv6 (port 0); family 0 when unset. */
+static struct sockaddr_storage out4, out6;
+
+static const struct sockaddr_storage *
+outbound_for(const struct sockaddr_storage *dst)
+{
+	const struct sockaddr_storage *o = dst->ss_family == AF_INET6 ?
+	    &out6 : &out4;
+
+	return o->ss_family != 0 ? o : NULL;
+}
+
+/* Each item of smtp_out_address is an IPv4 or IPv6 address. */
+static int
+outbound_config(void)
+{
+	size_t n;
+	const char *const *items = conf_list("smtp_out_address", &n);
+
+	memset(&out4, 0, sizeof(out4));
+	memset(&out6, 0, sizeof(out6));
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&out4;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out6;
+
+		if (inet_pton(AF_INET, items[i], &s4->sin_addr) == 1)
+			s4->sin_family = AF_INET;
+		else if (inet_pton(AF_INET6, items[i], &s6->sin6_addr) == 1)
+			s6->sin6_family = AF_INET6;
+		else {
+			log_exc(LOG_DELIVERY, "delivery: smtp_out_address: "
+			    "'%s' is not an IP address", items[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* The connection of the last job, kept open for the next job to the same
  * address (RFC 5321 allows a transaction after another; RSET checks the
@@ -143,11 +181,10 @@ cache_put(const struct rjob *rj, const struct sockaddr_storage *ss,
 	cached.open = true;
 }
 
-int
-remote_init(void)
+/* dns_* and smtp_out_address; -1 (logged) for a bad value. */
+static int
+remote_config(void)
 {
-	struct tls_settings ts;
-	char *err = NULL;
 	const char *why;
 	size_t n;
 	const char *const *servers = conf_list("dns_servers", &n);
@@ -157,6 +194,26 @@ remote_init(void)
 		log_exc(LOG_DELIVERY, "delivery: dns_servers: %s", why);
 		return -1;
 	}
+	return outbound_config();
+}
+
+void
+remote_reload(void)
+{
+	cache_drop();
+	if (remote_config() < 0)
+		log_exc(LOG_DELIVERY, "delivery: fix tern.conf; remote "
+		    "delivery goes on with what could be read");
+}
+
+int
+remote_init(void)
+{
+	struct tls_settings ts;
+	char *err = NULL;
+
+	if (remote_config() < 0)
+		return -1;
 	tls_settings_defaults(&ts);
 	ts.verify_peer = false;
 	client_ctx = tls_client_ctx_new(&ts, &err);
@@ -478,10 +535,17 @@ try_addr(struct rjob *rj, const char *host,
 		    rj->dj->id, c.peer);
 		goto send;
 	}
-	if (sconn_open(&c, ss, host, rj->connect_ms, rj->cmd_ms, err,
-	    sizeof(err)) < 0) {
-		snprintf(rj->last, sizeof(rj->last), "%s", err);
-		return TX_NEXT;
+	if (sconn_open(&c, ss, outbound_for(ss), host, rj->connect_ms,
+	    rj->cmd_ms, err, sizeof(err)) < 0) {
+		/* The reference's "fall back to primary IP on failure": the
+		 * system's own choice of address, once. */
+		if (outbound_for(ss) == NULL || sconn_open(&c, ss, NULL, host,
+		    rj->connect_ms, rj->cmd_ms, err, sizeof(err)) < 0) {
+			snprintf(rj->last, sizeof(rj->last), "%s", err);
+			return TX_NEXT;
+		}
+		log_msg(LOG_DELIVERY, "%s: %s from smtp_out_address failed; "
+		    "sent from the system's address", rj->dj->id, c.peer);
 	}
 	if (sconn_reply(&c, &r) < 0 || r.code != 220) {
 		snprintf(rj->last, sizeof(rj->last), "%s greeted with: %.600s",

@@ -36,10 +36,11 @@ struct sconn {
 
 void sconn_addr_text(const struct sockaddr_storage *ss, char *out,
     size_t size);
-/* Connect within connect_ms; cmd_ms bounds every later read and write. */
+/* Connect within connect_ms, from the address from (same family; NULL:
+ * the system's choice); cmd_ms bounds every later read and write. */
 int sconn_open(struct sconn *c, const struct sockaddr_storage *ss,
-    const char *host, long long connect_ms, long long cmd_ms, char *err,
-    size_t errlen);
+    const struct sockaddr_storage *from, const char *host,
+    long long connect_ms, long long cmd_ms, char *err, size_t errlen);
 void sconn_close(struct sconn *c);
 int sconn_write(struct sconn *c, const void *p, size_t n);
 /* printf-style command; CRLF added. */
@@ -52,6 +53,7 @@ int sconn_starttls(struct sconn *c, SSL_CTX *ctx, const char *host,
 
 /* remote.c */
 int remote_init(void);
+void remote_reload(void);
 void remote_exit(void);
 void remote_run(struct djob *dj);
 

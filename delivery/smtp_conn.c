@@ -42,8 +42,8 @@ sconn_addr_text(const struct sockaddr_storage *ss, char *out, size_t size)
 
 int
 sconn_open(struct sconn *c, const struct sockaddr_storage *ss,
-    const char *host, long long connect_ms, long long cmd_ms, char *err,
-    size_t errlen)
+    const struct sockaddr_storage *from, const char *host,
+    long long connect_ms, long long cmd_ms, char *err, size_t errlen)
 {
 	socklen_t len = ss->ss_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
@@ -61,6 +61,12 @@ sconn_open(struct sconn *c, const struct sockaddr_storage *ss,
 	    0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (from != NULL && bind(fd, (const struct sockaddr *)from, len) < 0) {
+		snprintf(err, errlen, "cannot send from the outbound address: "
+		    "%s", strerror(errno));
+		close(fd);
 		return -1;
 	}
 	rc = connect(fd, (const struct sockaddr *)ss, len);

@@ -56,6 +56,8 @@ const struct conf_key conf_table[] = {
 	  "How long the remote agent waits for each reply of another mail server." },
 	{ "smtp_out_connect_timeout", CONF_TIME, "30s", "1s", "10m", NULL,
 	  "How long the remote agent waits for a connection to another mail server." },
+	{ "smtp_out_address", CONF_LIST, "", NULL, NULL, NULL,
+	  "Source addresses for remote delivery, one IPv4 and one IPv6 at most; empty: the system's choice." },
 	{ "smtp_out_tls", CONF_ENUM, "optional", NULL, NULL, "none|optional|require",
 	  "STARTTLS towards other mail servers: never, when offered, or required." },
 	{ "dns_servers", CONF_LIST, "", NULL, NULL, NULL,

@@ -40,7 +40,8 @@ q = QInst(conf={"spool_retry_intervals": "1s 1s",
                 "hostname": "mx.example.test", "dns_servers": dns.server,
                 "smtp_out_port": str(port),
                 "smtp_out_connect_timeout": "2s",
-                "smtp_out_timeout": "3s"},
+                "smtp_out_timeout": "3s",
+                "smtp_out_address": "127.0.0.9"},
           services={"smtpout": {"program": os.path.join(BIN, "delivery"),
                                 "args": "-r",
                                 "listen": ["unix:smtp-out.sock"]}})
@@ -58,6 +59,7 @@ try:
         wait_for(lambda: pf.transactions, what="the forwarded domain")
         is_(pf.transactions[0]["rcpts"], ["u@fwd.example"],
             "forwarded domain: to its server, no DNS")
+        is_(pf.clients[0], "127.0.0.9", "sent from smtp_out_address")
 
         q.inject(["v@anywhere.example"], sender=SENDER,
                  params=["priority=3"])
@@ -80,6 +82,25 @@ try:
         wait_for(lambda: pg2.transactions, what="the second gateway")
         is_(pg2.transactions[0]["rcpts"], ["x@anywhere.example"],
             "first gateway down: the next one in the list")
+
+        # An outbound address this host does not have: fall back once to
+        # the system's choice (the reference's "primary IP").
+        q.conf["smtp_out_address"] = "192.0.2.1"
+        q.write_conf()
+        q.adminctl("reload")
+        # The agents take SIGHUP in their own time: send until one goes
+        # out under the new setting (bounded).
+        fell_back = False
+        for _ in range(10):
+            n0 = len(pf.transactions)
+            q.inject(["v@fwd.example"], sender=SENDER)
+            wait_for(lambda: len(pf.transactions) > n0, what="delivery")
+            if "from smtp_out_address failed; sent from the system's " \
+               "address" in q.qlog():
+                fell_back = True
+                break
+        ok(fell_back and pf.clients[-1] == "127.0.0.1",
+           "bind failed: sent from the system's address, and logged")
 finally:
     for p in (pf, pg2, pm):
         p.stop()
