@@ -69,6 +69,7 @@ route_fill(const struct qdu *d, struct djob *dj, const char **via_r)
 	const struct route_forward *f;
 	struct buf b;
 	size_t n;
+	char *relay;
 
 	*via_r = NULL;
 	if (R == NULL || d->dom == NULL)
@@ -88,6 +89,9 @@ route_fill(const struct qdu *d, struct djob *dj, const char **via_r)
 		buf_release(&b);
 		return NULL;
 	}
-	dj->relay = buf_str(&b);
-	return buf_steal(&b);
+	/* buf_steal leaves b ready for reuse: release that too. */
+	relay = buf_steal(&b);
+	buf_release(&b);
+	dj->relay = relay;
+	return relay;
 }
