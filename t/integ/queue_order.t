@@ -70,7 +70,9 @@ q = QInst(conf={"spool_delivery_delay": "2s"})
 with q:
     q.start()
     ids = q.inject(["late@example.test"])
-    q.wait_delivered(1)
+    # The agent's file comes before the queue's log line: wait for the
+    # line itself.
+    q.wait_log("%s: to=<late@example.test> delivered" % ids[0])
     log = q.qlog()
 
     def stamp(pat):
