@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+# imapd's limits and one semantic corner: RENAME INBOX (RFC 3501 6.3.5:
+# INBOX's messages move to the new folder, INBOX stays, empty); max bad
+# commands ending in BYE; imap_max_connections across the service (BYE
+# for the next one); an oversized command line and a literal over
+# imap_max_literal refused before it is read; the command timeout (a
+# short configured value) closing an idle unauthenticated session.
+import imaplib
+import os
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from tap import ok, is_, done          # noqa: E402
+from tern import wait_for              # noqa: E402
+import imap                            # noqa: E402
+
+inst = imap.instance(conf={"imap_max_connections": "4",
+                           "imap_max_literal": "1m",
+                           "imap_max_line": "8k",
+                           "imap_command_timeout": "10s"})
+with inst:
+    inst.start()
+    port = inst.port("imap")
+
+    # --- RENAME INBOX ---------------------------------------------------
+    c = imap.login(inst)
+    for i in range(2):
+        c.append("INBOX", None, None,
+                 ("Subject: m%d\r\n\r\nbody\r\n" % i).encode())
+    typ, _ = c.rename("INBOX", "Old")
+    is_(typ, "OK", "RENAME INBOX Old")
+    typ, data = c.select("Old")
+    is_((typ, data[0]), ("OK", b"2"), "Old holds INBOX's two messages")
+    typ, data = c.select("INBOX")
+    is_((typ, data[0]), ("OK", b"0"), "INBOX stays, empty")
+    c.logout()
+
+    # --- max bad commands (8) -------------------------------------------
+    r = imap.Raw(port)
+    lines = []
+    try:
+        for i in range(8):
+            lines += r.cmd("FROB%d" % i, tag="b%d" % i)
+        lines.append(r.line())
+    except EOFError:
+        pass
+    ok(any(ln.startswith("* BYE") for ln in lines),
+       "eight bad commands: BYE")
+    try:
+        r.line()
+        closed = False
+    except (EOFError, OSError):
+        closed = True
+    ok(closed, "and the connection is closed")
+    r.s.close()
+
+    # --- an oversized command line and literal ---------------------------
+    r = imap.Raw(port)
+    r.send("x1 NOOP " + "a" * 20000 + "\r\n")
+    ln = r.line()
+    ok(ln.startswith("x1 BAD") or ln.startswith("* BYE"),
+       "a 20 KB line (limit 8k): " + ln[:60])
+    r.s.close()
+    r = imap.Raw(port)
+    r.cmd("LOGIN alice@example.com %s" % imap.PW, tag="l")
+    r.send("x2 APPEND INBOX {5000000}\r\n")
+    ln = r.line()
+    ok(ln.startswith("x2 NO") or ln.startswith("x2 BAD") or
+       ln.startswith("* BYE"),
+       "a 5 MB literal (limit 1m) refused before it is sent: " + ln[:60])
+    r.s.close()
+
+    # --- max connections (4) ---------------------------------------------
+    wait_for(lambda: int(inst.status()["imap"]["sessions"]) <= 1,
+             what="earlier sessions to end")
+    held = [imap.Raw(port) for _ in range(3)]
+    extra = imap.Raw(port)
+    more = imap.Raw(port)
+    ok(all(h.greeting.startswith("* OK") for h in held),
+       "sessions up to the limit greeted")
+    ok(more.greeting.startswith("* BYE") or
+       extra.greeting.startswith("* BYE"),
+       "past imap_max_connections: BYE (%s)" % more.greeting[:40])
+    for h in held + [extra, more]:
+        h.s.close()
+
+    # --- command timeout --------------------------------------------------
+    wait_for(lambda: int(inst.status()["imap"]["sessions"]) == 0,
+             what="sessions to end")
+    r = imap.Raw(port, timeout=30)
+
+    def closed_by_server():
+        try:
+            ln = r.line()
+            return ln.startswith("* BYE") or None
+        except EOFError:
+            return True
+    ok(wait_for(closed_by_server, timeout=25, what="the timeout"),
+       "an idle session is closed after imap_command_timeout")
+done()
