@@ -32,7 +32,8 @@ struct connslots {
 	size_t mine;
 };
 
-/* Field 22 of /proc/<pid>/stat: start time in clock ticks; -1 if gone. */
+/* Field 22 of /proc/<pid>/stat: start time in clock ticks; -1 if gone
+ * or a zombie. */
 static long long
 proc_start(long long pid)
 {
@@ -51,6 +52,9 @@ proc_start(long long pid)
 	buf[n] = '\0';
 	/* The command name may hold blanks and ')': start after the last. */
 	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* A zombie (killed, not yet reaped by master) serves nobody. */
+	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
 		return -1;
 	for (i = 2; i < 22 && p != NULL; i++)
 		p = strchr(p + 1, ' ');
