@@ -189,6 +189,7 @@ remote_config(void)
 	size_t n;
 	const char *const *servers = conf_list("dns_servers", &n);
 
+	dns_cache_clear();
 	if (dns_config(servers, n, (int)(conf_time_ms("dns_timeout") / 1000),
 	    (int)conf_int("dns_retries"), &why) < 0) {
 		log_exc(LOG_DELIVERY, "delivery: dns_servers: %s", why);

@@ -10,11 +10,72 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "conf.h"
 #include "dns.h"
 
 #define DNS_ANSWER_MAX 65536
+/* Answers kept per process, and for at most this long whatever the TTL. */
+#define CACHE_SLOTS 256
+#define CACHE_TTL_MAX 3600
+
+/*
+ * A small cache of whole answers (MX lists, address lists) by type and
+ * name, each kept for the smallest TTL among its records: one agent
+ * process delivering many messages to one domain asks once per TTL.
+ * Only answers with records are kept; failures are asked again.
+ */
+struct cache_ent {
+	int type;
+	char name[DNS_NAME_MAX];
+	time_t until;
+	size_t n;
+	union {
+		struct dns_mx mx[DNS_MX_MAX];
+		struct sockaddr_storage ss[DNS_ADDR_MAX];
+	} u;
+};
+static struct cache_ent *cache;
+static size_t cache_next;
+
+static struct cache_ent *
+cache_find(int type, const char *name)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; cache != NULL && i < CACHE_SLOTS; i++)
+		if (cache[i].type == type && cache[i].until > now &&
+		    strcasecmp(cache[i].name, name) == 0)
+			return &cache[i];
+	return NULL;
+}
+
+static struct cache_ent *
+cache_slot(int type, const char *name, unsigned ttl)
+{
+	struct cache_ent *e;
+
+	if (ttl == 0 || strlen(name) >= DNS_NAME_MAX)
+		return NULL;
+	if (cache == NULL && (cache = calloc(CACHE_SLOTS, sizeof(*cache))) ==
+	    NULL)
+		return NULL;
+	e = &cache[cache_next++ % CACHE_SLOTS];
+	e->type = type;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->until = time(NULL) + (ttl < CACHE_TTL_MAX ? ttl : CACHE_TTL_MAX);
+	return e;
+}
+
+void
+dns_cache_clear(void)
+{
+	free(cache);
+	cache = NULL;
+	cache_next = 0;
+}
 
 static struct {
 	struct sockaddr_in servers[MAXNS];
@@ -136,8 +197,16 @@ dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
 	int len;
 	size_t n = 0;
 	bool null_mx = false;
+	unsigned ttl = CACHE_TTL_MAX;
+	struct cache_ent *ce = cache_find(ns_t_mx, domain);
 
 	*n_r = 0;
+	if (ce != NULL) {
+		free(ans);
+		*n_r = ce->n < max ? ce->n : max;
+		memcpy(out, ce->u.mx, *n_r * sizeof(*out));
+		return DNS_OK;
+	}
 	if (ans == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return DNS_TEMPFAIL;
@@ -164,6 +233,8 @@ dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
 		}
 		if (ns_rr_type(rr) != ns_t_mx || ns_rr_rdlen(rr) < 3)
 			continue;
+		if (ns_rr_ttl(rr) < ttl)
+			ttl = ns_rr_ttl(rr);
 		rd = ns_rr_rdata(rr);
 		out[n].pref = ns_get16(rd);
 		if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 2,
@@ -186,14 +257,19 @@ dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
 	}
 	qsort(out, n, sizeof(*out), mx_cmp);
 	*n_r = n;
+	if (n > 0 && n <= DNS_MX_MAX &&
+	    (ce = cache_slot(ns_t_mx, domain, ttl)) != NULL) {
+		memcpy(ce->u.mx, out, n * sizeof(*out));
+		ce->n = n;
+	}
 	return DNS_OK;
 }
 
 /* Append the A or AAAA records of host. */
 static enum dns_status
 dns_addr_type(const char *host, int type, unsigned port,
-    struct sockaddr_storage *out, size_t max, size_t *n, char *err,
-    size_t errlen)
+    struct sockaddr_storage *out, size_t max, size_t *n, unsigned *ttl,
+    char *err, size_t errlen)
 {
 	unsigned char *ans = malloc(DNS_ANSWER_MAX);
 	enum dns_status st = DNS_OK;
@@ -213,6 +289,9 @@ dns_addr_type(const char *host, int type, unsigned port,
 
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
 			break;
+		if ((ns_rr_type(rr) == ns_t_a || ns_rr_type(rr) == ns_t_aaaa) &&
+		    ns_rr_ttl(rr) < *ttl)
+			*ttl = ns_rr_ttl(rr);
 		memset(ss, 0, sizeof(*ss));
 		if (type == ns_t_a && ns_rr_type(rr) == ns_t_a &&
 		    ns_rr_rdlen(rr) == 4) {
@@ -236,6 +315,15 @@ dns_addr_type(const char *host, int type, unsigned port,
 	return DNS_OK;
 }
 
+static void
+set_port(struct sockaddr_storage *ss, unsigned port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((unsigned short)port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons((unsigned short)port);
+}
+
 enum dns_status
 dns_addrs(const char *host, unsigned port, struct sockaddr_storage *out,
     size_t max, size_t *n_r, char *err, size_t errlen)
@@ -244,6 +332,8 @@ dns_addrs(const char *host, unsigned port, struct sockaddr_storage *out,
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
 	enum dns_status s4, s6;
 	char err6[256];
+	unsigned ttl = CACHE_TTL_MAX;
+	struct cache_ent *ce;
 
 	*n_r = 0;
 	if (max == 0)
@@ -261,11 +351,25 @@ dns_addrs(const char *host, unsigned port, struct sockaddr_storage *out,
 		*n_r = 1;
 		return DNS_OK;
 	}
-	s4 = dns_addr_type(host, ns_t_a, port, out, max, n_r, err, errlen);
-	s6 = dns_addr_type(host, ns_t_aaaa, port, out, max, n_r, err6,
-	    sizeof(err6));
-	if (*n_r > 0)
+	if ((ce = cache_find(ns_t_a, host)) != NULL) {
+		*n_r = ce->n < max ? ce->n : max;
+		memcpy(out, ce->u.ss, *n_r * sizeof(*out));
+		for (size_t i = 0; i < *n_r; i++)
+			set_port(&out[i], port);
 		return DNS_OK;
+	}
+	s4 = dns_addr_type(host, ns_t_a, port, out, max, n_r, &ttl, err,
+	    errlen);
+	s6 = dns_addr_type(host, ns_t_aaaa, port, out, max, n_r, &ttl, err6,
+	    sizeof(err6));
+	if (*n_r > 0) {
+		if (*n_r <= DNS_ADDR_MAX &&
+		    (ce = cache_slot(ns_t_a, host, ttl)) != NULL) {
+			memcpy(ce->u.ss, out, *n_r * sizeof(*out));
+			ce->n = *n_r;
+		}
+		return DNS_OK;
+	}
 	if (s4 == DNS_TEMPFAIL || s6 == DNS_TEMPFAIL)
 		return DNS_TEMPFAIL;
 	snprintf(err, errlen, "%s: no address", host);

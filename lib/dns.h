@@ -6,6 +6,9 @@
  * dns_retries: it runs in the delivery agents, one job per process at a
  * time, never in an event loop.  Built on glibc's libresolv.
  *
+ * Answers with records are cached in the process for their smallest TTL
+ * (at most an hour); failures are not cached.
+ *
  * NXDOMAIN and "no such record" are told apart from a server that does
  * not answer, so a misspelt domain can be bounced early (the queue's
  * spool_dns_bounce_attempts) while a resolver outage never bounces.
@@ -56,5 +59,7 @@ enum dns_status dns_addrs(const char *host, unsigned port,
     size_t errlen);
 
 const char *dns_status_name(enum dns_status s);
+/* Forget every cached answer (tests; a changed dns_servers). */
+void dns_cache_clear(void);
 
 #endif
