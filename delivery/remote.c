@@ -705,6 +705,29 @@ by_mx(struct rjob *rj)
 	set_all(rj, NULL, DJOB_DEFER, text);
 }
 
+/* Received: header fields in the message's header section (at most the
+ * first 256 KB), for the hop count on the way out. */
+static unsigned
+count_hops(int fd, off_t offset)
+{
+	char *buf = xmalloc(DELIVERY_MAX_HEADER);
+	ssize_t n = pread(fd, buf, DELIVERY_MAX_HEADER, offset);
+	unsigned hops = 0;
+	bool bol = true;
+
+	for (ssize_t i = 0; i < n; i++) {
+		if (bol) {
+			if (buf[i] == '\r' || buf[i] == '\n')
+				break;          /* the empty line: end of header */
+			if (n - i >= 9 && strncasecmp(buf + i, "Received:", 9) == 0)
+				hops++;
+		}
+		bol = buf[i] == '\n';
+	}
+	free(buf);
+	return hops;
+}
+
 void
 remote_run(struct djob *dj)
 {
@@ -741,6 +764,22 @@ remote_run(struct djob *dj)
 		return;
 	}
 	rj.size = st.st_size - dj->offset;
+	{
+		unsigned hops = count_hops(rj.fd, dj->offset);
+		unsigned max = (unsigned)conf_int("smtp_max_hops");
+
+		if (max > 0 && hops > max) {
+			char text[200];
+
+			/* RFC 5321 6.3: a message seen this often loops. */
+			snprintf(text, sizeof(text), "5.4.6 mail loop: %u "
+			    "Received headers (smtp_max_hops is %u)", hops, max);
+			set_all(&rj, NULL, DJOB_FAIL, text);
+			close(rj.fd);
+			log_msg(LOG_DELIVERY, "%s: not sent: %s", dj->id, text);
+			return;
+		}
+	}
 	/* What the client declared (BODY=8BITMIME, BINARYMIME, or our own
 	 * messages' body param); undeclared 8-bit bytes go on as they came,
 	 * as other MTAs do. */

@@ -139,6 +139,14 @@ try:
             "8-bit message, peer without 8BITMIME: 5.6.3")
         is_(len(pb.transactions), n0, "and nothing sent to it")
 
+        # A loop: more Received headers than smtp_max_hops (20).
+        n0 = len(pa.transactions)
+        ids = q.inject(["loop@far.example"], sender=SENDER, received=21)
+        m = dsn_fields(bounce_of(ids[0]))
+        is_(m[0].get("Status") if m else None, "5.4.6",
+            "21 Received headers: 5.4.6, not sent")
+        is_(len(pa.transactions), n0, "nothing reached the peer")
+
         # No MX: the domain's own address.
         ids = q.inject(["y@plain.example"], sender=SENDER)
         wait_for(lambda: any("y@plain.example" in t["rcpts"]
