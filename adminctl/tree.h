@@ -55,6 +55,8 @@ struct tuser {
 	bool autoreply;
 	char *ar_subject, *ar_text;     /* text as written ("\n" kept) */
 	char *ar_until;         /* YYYY-MM-DD */
+	/* Throttling of what the user sends (queue(8)); 0 = no limit. */
+	unsigned long long thr_msgs, thr_bytes;
 	int line;
 };
 

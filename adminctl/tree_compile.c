@@ -123,6 +123,12 @@ compile_user_delivery(struct buf *rec, const struct tuser *u)
 	if (u->forward != NULL)
 		buf_printf(rec, "forward=%s\nforward_keep=%d\n", u->forward,
 		    u->forward_nokeep ? 0 : 1);
+	if (u->thr_msgs > 0)
+		buf_printf(rec, "throttle_messages_per_hour=%llu\n",
+		    u->thr_msgs);
+	if (u->thr_bytes > 0)
+		buf_printf(rec, "throttle_bandwidth_per_hour=%llu\n",
+		    u->thr_bytes);
 	if (!u->autoreply)
 		return;
 	buf_printf(rec, "autoreply=1\n");

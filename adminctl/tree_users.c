@@ -32,7 +32,8 @@
 
 const char *const user_keys[] = { "name", "quota", "disabled", "cram",
 	"forward", "forward_keep", "autoreply", "autoreply_subject",
-	"autoreply_text", "autoreply_until", NULL };
+	"autoreply_text", "autoreply_until", "throttle_messages_per_hour",
+	"throttle_bandwidth_per_hour", NULL };
 
 static bool
 users_blank(char c)
@@ -308,6 +309,17 @@ users_apply_delivery(struct tuser *u, const char *key, char *v,
 	} else if (strcmp(key, "autoreply_until") == 0) {
 		if (users_date(v, why_r) == 0)
 			u->ar_until = xstrdup(v);
+	} else if (strcmp(key, "throttle_messages_per_hour") == 0) {
+		long long n;
+
+		if (conf_parse_int(v, &n, why_r) == 0) {
+			if (n < 0 || n > 10000000)
+				*why_r = "must be 0 (no limit) to 10000000";
+			else
+				u->thr_msgs = (unsigned long long)n;
+		}
+	} else if (strcmp(key, "throttle_bandwidth_per_hour") == 0) {
+		conf_parse_size(v, &u->thr_bytes, why_r);
 	} else
 		return 0;
 	return 1;
@@ -365,7 +377,8 @@ users_field(struct tuser *u, const char *s, size_t len, unsigned *seen,
 		    (int)(len > 80 ? 80 : len), s) :
 		    xasprintf("unknown user key '%.*s' (known: name, quota, "
 		    "disabled, cram, forward, forward_keep, autoreply, "
-		    "autoreply_subject, autoreply_text, autoreply_until)",
+		    "autoreply_subject, autoreply_text, autoreply_until, "
+		    "throttle_messages_per_hour, throttle_bandwidth_per_hour)",
 		    (int)(klen > 80 ? 80 : klen), s);
 		return -1;
 	}

@@ -5,6 +5,11 @@
  * domain.conf turns it on (throttle_messages, throttle_bandwidth,
  * throttle_bounces).
  *
+ * A user may have limits of its own (throttle_messages_per_hour and
+ * throttle_bandwidth_per_hour in the users file), counted the same way
+ * under "u:<address>"; its mail waits when either it or its domain is
+ * over.
+ *
  * Mail of a throttled domain waits for the next clock hour: its remote
  * units go back on the timer without spending an attempt, and the event
  * is logged once per domain and hour.  A message is counted once, when
@@ -111,38 +116,97 @@ qthrottle_limits(const struct qmsg *m, struct acct_domain *d,
 	return d->name;
 }
 
-long long
-qthrottle_hold(const struct qmsg *m)
+static long long qthrottle_domain_hold(const struct qmsg *m);
+
+/* The sender when it is one of our users with limits of its own. */
+static bool
+qthrottle_user(const struct qmsg *m, struct throttle_limits *lim,
+    char **key_r)
 {
+	const char *at = strrchr(m->sender, '@');
 	struct acct_domain d;
-	struct throttle_limits lim;
-	const char *dom = qthrottle_limits(m, &d, &lim);
+	const char *rec;
+	size_t len;
+	char *local;
+
+	memset(lim, 0, sizeof(*lim));
+	if (T.db == NULL || at == NULL || Q.acct == NULL ||
+	    accounts_domain(Q.acct, at + 1, &d) != 1)
+		return false;
+	local = xstrndup(m->sender, (size_t)(at - m->sender));
+	if (accounts_user(Q.acct, local, d.name, &rec, &len) == 1) {
+		lim->msgs = (unsigned long long)acct_field_int(rec, len,
+		    "throttle_messages_per_hour", 0);
+		lim->bytes = (unsigned long long)acct_field_int(rec, len,
+		    "throttle_bandwidth_per_hour", 0);
+	}
+	*key_r = xasprintf("u:%s@%s", local, d.name);
+	free(local);
+	if (lim->msgs == 0 && lim->bytes == 0) {
+		free(*key_r);
+		return false;
+	}
+	return true;
+}
+
+/* 0, or when key may send again (ms); logs once per key and hour. */
+static long long
+qthrottle_check(const char *what, const char *name, const char *key,
+    const struct throttle_limits *lim)
+{
 	const char *which;
 	time_t until;
-	char *key, *mark;
+	char *mark;
 
-	if (dom == NULL)
+	if (throttle_allow(T.db, key, lim, (time_t)now_s(), &until, &which))
 		return 0;
-	key = xasprintf("d:%s", dom);
-	if (throttle_allow(T.db, key, &lim, (time_t)now_s(), &until, &which)) {
-		free(key);
-		return 0;
-	}
-	mark = xasprintf("%s@%lld", dom, (long long)until);
+	mark = xasprintf("%s@%lld", key, (long long)until);
 	if (T.logged == NULL || strcmp(T.logged, mark) != 0) {
 		struct throttle_count c = throttle_get(T.db, key,
 		    (time_t)now_s());
 
-		log_msg(QLOG, "queue: domain %s throttled (%s per hour "
+		log_msg(QLOG, "queue: %s %s throttled (%s per hour "
 		    "reached: %llu messages, %llu bytes sent, %llu bounces "
-		    "received); its mail waits for the next hour", dom, which,
-		    c.msgs, c.bytes, c.bounces);
+		    "received); its mail waits for the next hour", what, name,
+		    which, c.msgs, c.bytes, c.bounces);
 		free(T.logged);
 		T.logged = mark;
 	} else
 		free(mark);
-	free(key);
 	return (long long)until * 1000;
+}
+
+long long
+qthrottle_hold(const struct qmsg *m)
+{
+	struct throttle_limits ulim;
+	char *ukey;
+	long long until = 0;
+
+	if (qthrottle_user(m, &ulim, &ukey)) {
+		until = qthrottle_check("user", ukey + 2, ukey, &ulim);
+		free(ukey);
+		if (until > 0)
+			return until;
+	}
+	return qthrottle_domain_hold(m);
+}
+
+static long long
+qthrottle_domain_hold(const struct qmsg *m)
+{
+	struct acct_domain d;
+	struct throttle_limits lim;
+	const char *dom = qthrottle_limits(m, &d, &lim);
+	long long until;
+	char *key;
+
+	if (dom == NULL)
+		return 0;
+	key = xasprintf("d:%s", dom);
+	until = qthrottle_check("domain", dom, key, &lim);
+	free(key);
+	return until;
 }
 
 void
@@ -153,9 +217,17 @@ qthrottle_charge(struct qmsg *m)
 	const char *dom;
 	char *key;
 
+	struct throttle_limits ulim;
+	char *ukey;
+
 	if (m->throttle_counted)
 		return;
 	m->throttle_counted = true;
+	if (qthrottle_user(m, &ulim, &ukey)) {
+		throttle_charge(T.db, ukey, (unsigned long long)m->size,
+		    (time_t)now_s());
+		free(ukey);
+	}
 	if ((dom = qthrottle_limits(m, &d, &lim)) == NULL)
 		return;
 	key = xasprintf("d:%s", dom);

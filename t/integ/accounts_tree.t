@@ -146,6 +146,22 @@ try:
     rc, out, err = tr.run("user", "set", "alice@example.com", "forward=",
                           "forward_keep=", "autoreply=", "autoreply_subject=")
     is_(rc, 0, "and unset again: " + line1(err))
+    rc, out, err = tr.run("user", "set", "alice@example.com",
+                          "throttle_messages_per_hour=10",
+                          "throttle_bandwidth_per_hour=5m")
+    is_(rc, 0, "user set throttle keys: " + line1(err))
+    rec = cdb.record(tr.maps()["users"].get("alice@example.com"))
+    is_((rec.get("throttle_messages_per_hour"),
+         rec.get("throttle_bandwidth_per_hour")), ("10", "5242880"),
+        "compiled into the user's record (bytes)")
+    rc, out, err = tr.run("user", "set", "alice@example.com",
+                          "throttle_messages_per_hour=-3")
+    ok(rc == 1 and "throttle_messages_per_hour" in err,
+       "a bad throttle value refused: " + line1(err))
+    rc, out, err = tr.run("user", "set", "alice@example.com",
+                          "throttle_messages_per_hour=",
+                          "throttle_bandwidth_per_hour=")
+    is_(rc, 0, "and unset: " + line1(err))
 
     rc, out, err = tr.run("user", "disable", "bob@example.com")
     is_(rc, 0, "user disable")

@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tap import ok, is_, done              # noqa: E402
 from queue_t import QInst                        # noqa: E402
 from tern import wait_for                        # noqa: E402
+import cdbw                                      # noqa: E402
 
 domains = {
     "example.test": {},
@@ -46,6 +47,11 @@ def attempts(q, ids):
 
 q = QInst(conf={"queue_remote_parallel": "1"}, domains=domains,
           remote_agent=True)
+# A user of example.test with a limit of its own (the users file's
+# throttle_messages_per_hour, as adminctl rebuild compiles it).
+cdbw.write(q.path("state", "maps", "users.cdb"),
+           [(b"heavy@example.test",
+             b"disabled=0\nthrottle_messages_per_hour=2\n")])
 with q:
     q.start()
     ids = q.inject(["m@far.example"], n=5, sender="s@msgs.test")
@@ -76,6 +82,14 @@ with q:
     flush(q, "3")
     is_(remote_for(q, "z@far.example"), [],
         "after 2 bounces its mail waits")
+
+    # A user's own limit: 2 of its 4 go out, while another user of the
+    # same (unthrottled) domain is not held.
+    q.inject(["h@far.example"], n=4, sender="heavy@example.test")
+    q.wait_log("user heavy@example.test throttled (messages per hour")
+    flush(q, "u")
+    is_(len(remote_for(q, "h@far.example")), 2,
+        "user limit 2 per hour: two went out")
 
     # Limits that are off count for nothing.
     q.inject(["o@far.example"], n=3, sender="s@off.test")
