@@ -65,6 +65,9 @@ struct ehlo {
 };
 
 static SSL_CTX *client_ctx;
+/* For tls = verify: peer certificates checked against smtp_out_ca_file
+ * (or the system's CAs) and the host name. */
+static SSL_CTX *verify_ctx;
 /* smtp_out_address, IPv4 and IPv6 (port 0); family 0 when unset. */
 static struct sockaddr_storage out4, out6;
 
@@ -151,7 +154,7 @@ cache_take(const struct rjob *rj, const struct sockaddr_storage *ss,
 		return false;
 	if (!same_addr(&cached.ss, ss) || strcmp(cached.user, rj->user != NULL ?
 	    rj->user : "") != 0 || time(NULL) - cached.since >
-	    REUSE_MAX_IDLE || (rj->tls == ROUTE_TLS_REQUIRE &&
+	    REUSE_MAX_IDLE || (rj->tls >= ROUTE_TLS_REQUIRE &&
 	    cached.c.ssl == NULL)) {
 		cache_drop();
 		return false;
@@ -222,6 +225,16 @@ remote_init(void)
 		log_exc(LOG_DELIVERY, "delivery: no TLS for remote delivery: "
 		    "%s", err);
 		free(err);
+		err = NULL;
+	}
+	ts.verify_peer = true;
+	if (*conf_str("smtp_out_ca_file") != '\0')
+		ts.ca_file = conf_str("smtp_out_ca_file");
+	verify_ctx = tls_client_ctx_new(&ts, &err);
+	if (verify_ctx == NULL) {
+		log_exc(LOG_DELIVERY, "delivery: no verified TLS for remote "
+		    "delivery: %s", err);
+		free(err);
 	}
 	return 0;
 }
@@ -231,6 +244,7 @@ remote_exit(void)
 {
 	cache_drop();
 	tls_ctx_free(&client_ctx);
+	tls_ctx_free(&verify_ctx);
 }
 
 static void
@@ -559,20 +573,21 @@ try_addr(struct rjob *rj, const char *host,
 		goto next;
 	}
 	if (rj->tls != ROUTE_TLS_NONE && !clear_only && e.starttls &&
-	    client_ctx != NULL) {
+	    (rj->tls == ROUTE_TLS_VERIFY ? verify_ctx : client_ctx) != NULL) {
 		if (sconn_cmd(&c, "STARTTLS") < 0 || sconn_reply(&c, &r) < 0 ||
-		    r.code != 220 || sconn_starttls(&c, client_ctx, host, err,
+		    r.code != 220 || sconn_starttls(&c, rj->tls ==
+		    ROUTE_TLS_VERIFY ? verify_ctx : client_ctx, host, err,
 		    sizeof(err)) < 0 || say_ehlo(&c, &e, &r) < 0) {
 			snprintf(rj->last, sizeof(rj->last), "%s",
 			    r.code != 220 && r.code != 0 ? r.text : err);
 			sconn_close(&c);
-			if (rj->tls == ROUTE_TLS_REQUIRE)
+			if (rj->tls >= ROUTE_TLS_REQUIRE)
 				return TX_NEXT;
 			log_msg(LOG_DELIVERY, "%s: %s; trying again without "
 			    "TLS", rj->dj->id, rj->last);
 			return try_addr(rj, host, ss, true);
 		}
-	} else if (rj->tls == ROUTE_TLS_REQUIRE) {
+	} else if (rj->tls >= ROUTE_TLS_REQUIRE) {
 		snprintf(rj->last, sizeof(rj->last), "%s does not offer "
 		    "STARTTLS, which is required", c.peer);
 		goto next;
@@ -749,6 +764,7 @@ remote_run(struct djob *dj)
 	rj.domain = at + 1;
 	rj.tls = strcmp(tls, "none") == 0 ? ROUTE_TLS_NONE :
 	    strcmp(tls, "require") == 0 ? ROUTE_TLS_REQUIRE :
+	    strcmp(tls, "verify") == 0 ? ROUTE_TLS_VERIFY :
 	    ROUTE_TLS_OPTIONAL;
 	rj.user = dj->relay_user;
 	rj.password = dj->relay_password != NULL ? dj->relay_password : "";

@@ -235,13 +235,15 @@ gateway_set(struct route_gateway *g, const char *key, const char *value,
 		g->auth_password = xstrdup(value);
 		return 0;
 	}
-	if (conf_parse_enum(value, "none|optional|require", &word, &len,
+	if (conf_parse_enum(value, "none|optional|require|verify", &word, &len,
 	    &why) < 0) {
-		*error_r = xasprintf("tls: %s (none, optional or require)", why);
+		*error_r = xasprintf("tls: %s (none, optional, require or "
+		    "verify)", why);
 		return -1;
 	}
 	g->tls = *word == 'n' ? ROUTE_TLS_NONE : *word == 'o' ?
-	    ROUTE_TLS_OPTIONAL : ROUTE_TLS_REQUIRE;
+	    ROUTE_TLS_OPTIONAL : *word == 'r' ? ROUTE_TLS_REQUIRE :
+	    ROUTE_TLS_VERIFY;
 	return 0;
 }
 

@@ -10,7 +10,7 @@
  *       address  = host[:port] ...   tried in order (port 25 by default)
  *       priority = 1-10              range of message priorities (1-10)
  *       auth_user, auth_password     AUTH PLAIN/LOGIN at the gateway
- *       tls      = optional          none | optional | require
+ *       tls      = optional          none | optional | require | verify
  *
  *   [forward]          domain forwarding (incoming gateway): mail for the
  *                      listed domains goes to the address, not to MX.
@@ -45,7 +45,9 @@
 
 struct iplist;
 
-enum route_tls { ROUTE_TLS_NONE, ROUTE_TLS_OPTIONAL, ROUTE_TLS_REQUIRE };
+/* VERIFY: required, and the certificate must check out (chain and name). */
+enum route_tls { ROUTE_TLS_NONE, ROUTE_TLS_OPTIONAL, ROUTE_TLS_REQUIRE,
+	ROUTE_TLS_VERIFY };
 
 struct route_addr {
 	char *host;              /* name or IP literal, no brackets */

@@ -59,7 +59,7 @@ static const char *
 route_tls_name(enum route_tls t)
 {
 	return t == ROUTE_TLS_NONE ? "none" : t == ROUTE_TLS_REQUIRE ?
-	    "require" : "optional";
+	    "require" : t == ROUTE_TLS_VERIFY ? "verify" : "optional";
 }
 
 char *
