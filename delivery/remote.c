@@ -414,6 +414,16 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e,
 		free(ok);
 		return TX_DONE;
 	}
+	if (dj->body != NULL && strcasecmp(dj->body, "BINARYMIME") == 0) {
+		/* RFC 3030: binary data goes only by BDAT to a server that
+		 * offers BINARYMIME, which this agent does not speak yet;
+		 * DATA would have to mangle it. */
+		snprintf(text, sizeof(text), "5.6.3 a BINARYMIME message "
+		    "cannot be relayed to %s", c->peer);
+		set_all(rj, NULL, DJOB_FAIL, text);
+		free(ok);
+		return TX_DONE;
+	}
 	if (rj->eightbit && !e->eightbit) {
 		/* RFC 6152 3: no 8-bit data to a server that did not offer
 		 * 8BITMIME; we do not convert, so the sender hears of it. */

@@ -139,6 +139,13 @@ try:
             "8-bit message, peer without 8BITMIME: 5.6.3")
         is_(len(pb.transactions), n0, "and nothing sent to it")
 
+        # BINARYMIME cannot go by DATA: 5.6.3.
+        ids = q.inject(["bin@far.example"], sender=SENDER,
+                       params=["body=BINARYMIME"])
+        m = dsn_fields(bounce_of(ids[0]))
+        is_(m[0].get("Status") if m else None, "5.6.3",
+            "BINARYMIME: 5.6.3, not mangled through DATA")
+
         # A loop: more Received headers than smtp_max_hops (20).
         n0 = len(pa.transactions)
         ids = q.inject(["loop@far.example"], sender=SENDER, received=21)
