@@ -3,8 +3,9 @@
  * NOT, OR and parenthesised groups (nesting is capped by the parser),
  * sequence sets with '*', CHARSET UTF-8 / US-ASCII.  String keys match as
  * case-insensitive substrings (ASCII case folding; UTF-8 bytes compare
- * as they are).  XXX encoded words (RFC 2047) in headers are not decoded
- * before matching yet.  A message is read only when a key needs it.
+ * as they are).  Header values are matched as people read them: encoded
+ * words (RFC 2047) are decoded to UTF-8 first, and the raw value is
+ * tried too.  A message is read only when a key needs it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "imapd.h"
+#include "rfc2047.h"
 #include "xalloc.h"
 
 struct sctx {
@@ -74,13 +76,30 @@ load(struct sctx *c)
 	return !c->failed;
 }
 
+/* needle in the value as written or with its encoded words decoded. */
+static bool
+header_value_has(const char *v, const char *needle, size_t nlen)
+{
+	char *d;
+	bool r;
+
+	if (ci_contains(v, strlen(v), needle, nlen))
+		return true;
+	if (strstr(v, "=?") == NULL)
+		return false;
+	d = rfc2047_decode(v, strlen(v));
+	r = ci_contains(d, strlen(d), needle, nlen);
+	free(d);
+	return r;
+}
+
 static bool
 header_has(struct sctx *c, const char *field, const char *needle)
 {
 	if (!load(c))
 		return false;
 	char *v = header_get(c->m.data.data, c->m.hdr_len, field);
-	bool r = v != NULL && ci_contains(v, strlen(v), needle, strlen(needle));
+	bool r = v != NULL && header_value_has(v, needle, strlen(needle));
 
 	free(v);
 	return r;
@@ -251,8 +270,7 @@ skey(struct sctx *c, struct imap_arg *a, size_t n, size_t *k, bool uid,
 			return 0;
 		}
 		char *hv = header_get(c->m.data.data, c->m.hdr_len, v->s);
-		*r = hv != NULL && ci_contains(hv, strlen(hv), val->s,
-		    val->len);
+		*r = hv != NULL && header_value_has(hv, val->s, val->len);
 		free(hv);
 		return 0;
 	}

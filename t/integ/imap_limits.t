@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # imapd's limits and one semantic corner: RENAME INBOX (RFC 3501 6.3.5:
-# INBOX's messages move to the new folder, INBOX stays, empty); max bad
+# INBOX's messages move to the new folder, INBOX stays, empty); SEARCH
+# through RFC 2047 encoded words; max bad
 # commands ending in BYE; imap_max_connections across the service (BYE
 # for the next one); an oversized command line and a literal over
 # imap_max_literal refused before it is read; the command timeout (a
@@ -32,6 +33,24 @@ with inst:
     is_((typ, data[0]), ("OK", b"2"), "Old holds INBOX's two messages")
     typ, data = c.select("INBOX")
     is_((typ, data[0]), ("OK", b"0"), "INBOX stays, empty")
+
+    # --- SEARCH decodes RFC 2047 words in headers -----------------------
+    c.select("Old")
+    c.append("Old", None, None,
+             b"Subject: =?ISO-8859-1?Q?Caf=E9_cr=E8me?=\r\n"
+             b"From: =?UTF-8?B?w4lsb2TDqWU=?= <elo@example.net>\r\n"
+             b"\r\nhi\r\n")
+    c.noop()
+    c.literal = "crème".encode()
+    typ, data = c.search("UTF-8", "SUBJECT")
+    is_(data[0], b"3", "SUBJECT with a Latin-1 Q word, searched in UTF-8")
+    c.literal = "lodée".encode()
+    typ, data = c.search("UTF-8", "FROM")
+    is_(data[0], b"3", "FROM with a UTF-8 B word")
+    typ, data = c.search(None, "SUBJECT", '"ISO-8859-1"')
+    is_(data[0], b"3", "the raw value still matches too")
+    typ, data = c.search(None, "SUBJECT", "cafe")
+    is_(data[0], b"", "no false match")
     c.logout()
 
     # --- max bad commands (8) -------------------------------------------

@@ -1,0 +1,19 @@
+/*
+ * rfc2047 - encoded words in header values ("=?UTF-8?Q?caf=C3=A9?=",
+ * "=?ISO-8859-1?B?...?=") decoded to UTF-8, for searching headers as
+ * people read them (IMAP SEARCH SUBJECT, FROM, HEADER ...).
+ *
+ * Whitespace between two encoded words is dropped (RFC 2047 6.2); text
+ * outside encoded words is kept as it is.  An encoded word in a charset
+ * iconv does not know, or malformed, is kept undecoded.  RFC 2231
+ * language tags ("=?UTF-8*en?Q?...?=") are accepted and ignored.
+ */
+#ifndef TERN_RFC2047_H
+#define TERN_RFC2047_H
+
+#include <stddef.h>
+
+/* The decoded form of s[0..len) (malloc'd, NUL-terminated). */
+char *rfc2047_decode(const char *s, size_t len);
+
+#endif
