@@ -335,6 +335,50 @@ cmd_unsubscribe(struct session *s, const char *tag, struct imap_arg *a,
 	subscribe(s, tag, a, n, false);
 }
 
+static bool
+name_listed(char **v, size_t nv, const char *name)
+{
+	for (size_t i = 0; i < nv; i++)
+		if (strcmp(v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Parents that do not exist as folders ("a" of an existing "a.b"): shown
+ * as \Noselect with children, as RFC 3501 6.3.8 asks, so a client can
+ * walk the hierarchy with "%".  Each at most once.
+ */
+static void
+list_ghosts(struct session *s, const char *what, char **v, size_t nv,
+    const char *full)
+{
+	char **seen = NULL;
+	size_t nseen = 0;
+
+	for (size_t i = 1; i < nv; i++) {
+		for (const char *dot = strchr(v[i], '.'); dot != NULL;
+		    dot = strchr(dot + 1, '.')) {
+			char *p = xstrndup(v[i], (size_t)(dot - v[i]));
+
+			if (*p == '\0' || name_listed(v, nv, p) ||
+			    name_listed(seen, nseen, p) ||
+			    !folder_match(full, p)) {
+				free(p);
+				continue;
+			}
+			out(s, "* %s (\\Noselect \\HasChildren) \".\" ", what);
+			out_mailbox(s, p);
+			out(s, "\r\n");
+			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+			seen[nseen++] = p;
+		}
+	}
+	for (size_t i = 0; i < nseen; i++)
+		free(seen[i]);
+	free(seen);
+}
+
 static void
 list_reply(struct session *s, const char *what, char **v, size_t nv,
     const char *ref, const char *pat, bool lsub)
@@ -359,6 +403,8 @@ list_reply(struct session *s, const char *what, char **v, size_t nv,
 		out_mailbox(s, v[i]);
 		out(s, "\r\n");
 	}
+	if (!lsub)
+		list_ghosts(s, what, v, nv, full);
 	free(full);
 }
 

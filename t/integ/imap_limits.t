@@ -51,6 +51,25 @@ with inst:
     is_(data[0], b"3", "the raw value still matches too")
     typ, data = c.search(None, "SUBJECT", "cafe")
     is_(data[0], b"", "no false match")
+
+    # --- a folder whose parent does not exist -----------------------------
+    base = imap.maildir(inst)
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(base, ".Proj.2026.Q1", sub))
+    for root, dirs, files in os.walk(os.path.join(base, ".Proj.2026.Q1")):
+        imap.chown(inst, root)
+    imap.chown(inst, os.path.join(base, ".Proj.2026.Q1"))
+    typ, data = c.list('""', "%")
+    lines = [d.decode() for d in data]
+    ok('(\\Noselect \\HasChildren) "." "Proj"' in lines,
+       "LIST %%: the missing parent Proj as \\Noselect: %r" %
+       [x for x in lines if "Proj" in x])
+    typ, data = c.list('""', "Proj*")
+    got = sorted(d.decode() for d in data)
+    is_(got, sorted(['(\\Noselect \\HasChildren) "." "Proj"',
+                     '(\\Noselect \\HasChildren) "." "Proj.2026"',
+                     '(\\HasNoChildren) "." "Proj.2026.Q1"']),
+        "LIST Proj*: both missing parents once, the folder itself")
     c.logout()
 
     # --- max bad commands (8) -------------------------------------------
