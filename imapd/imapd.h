@@ -33,7 +33,8 @@ struct imapd_settings {
 	size_t max_line, max_literal;
 	long long command_timeout_ms, idle_timeout_ms;
 	unsigned max_bad;
-	unsigned max_conn;          /* this worker's share; 0 = no limit */
+	unsigned max_conn;          /* imap_max_connections; 0 = no limit */
+	unsigned max_conn_share;    /* this worker's share, when alone */
 	bool idle, plaintext_without_tls, plaintext_loopback;
 	int auth_timeout_ms;
 	char *auth_sock;
@@ -41,6 +42,8 @@ struct imapd_settings {
 };
 extern struct imapd_settings imapd;
 extern struct accounts *imapd_accounts;
+/* Sessions of every imapd process (state_dir/imap.conns); NULL: alone. */
+extern struct connslots *imapd_conns;
 
 struct sasl_state;
 

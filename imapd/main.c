@@ -17,6 +17,7 @@
 
 #include "auth_client.h"
 #include "conf.h"
+#include "connslots.h"
 #include "imapd.h"
 #include "log.h"
 #include "server.h"
@@ -24,6 +25,7 @@
 
 struct imapd_settings imapd;
 struct accounts *imapd_accounts;
+struct connslots *imapd_conns;
 
 static void
 imapd_settings_load(void)
@@ -36,7 +38,10 @@ imapd_settings_load(void)
 	imapd.command_timeout_ms = conf_time_ms("imap_command_timeout");
 	imapd.idle_timeout_ms = conf_time_ms("imap_idle_timeout");
 	imapd.max_bad = (unsigned)conf_int("imap_max_bad_commands");
-	imapd.max_conn = conn > 0 ? (unsigned)((conn + w - 1) / w) : 0;
+	/* Every imapd process counts together (state_dir/imap.conns); a
+	 * worker without the file takes its share. */
+	imapd.max_conn = conn > 0 ? (unsigned)conn : 0;
+	imapd.max_conn_share = conn > 0 ? (unsigned)((conn + w - 1) / w) : 0;
 	imapd.idle = conf_bool("imap_idle");
 	imapd.plaintext_without_tls = conf_bool("imap_plaintext_without_tls");
 	imapd.plaintext_loopback = conf_bool("imap_plaintext_loopback");
@@ -50,7 +55,7 @@ static int
 imapd_init(struct event_base *base)
 {
 	const char *err;
-	char *maps;
+	char *maps, *cerr = NULL;
 
 	(void)base;
 	imapd_settings_load();
@@ -60,6 +65,12 @@ imapd_init(struct event_base *base)
 	if (imapd_accounts == NULL) {
 		log_exc(LOG_IMAP, "%s: account maps: %s", server_service(), err);
 		return -1;
+	}
+	if ((imapd_conns = connslots_open_state("imap", &cerr)) == NULL) {
+		log_exc(LOG_IMAP, "%s: %s; imap_max_connections is shared out "
+		    "among this service's workers instead", server_service(),
+		    cerr);
+		free(cerr);
 	}
 	log_msg(LOG_IMAP, "%s: ready", server_service());
 	return 0;
@@ -86,6 +97,7 @@ static void
 imapd_exit(void)
 {
 	session_free_all();
+	connslots_close(&imapd_conns);
 	accounts_free(&imapd_accounts);
 	free(imapd.auth_sock);
 	imapd.auth_sock = NULL;

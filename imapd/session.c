@@ -23,6 +23,7 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "auth_client.h"
+#include "connslots.h"
 #include "imapd.h"
 #include "log.h"
 #include "server.h"
@@ -192,6 +193,7 @@ session_free(struct session *s)
 	log_detail(LOG_IMAP, "%s: closed", s->id);
 	free(s);
 	server_session_end();
+	connslots_note(imapd_conns, server_sessions());
 }
 
 static void
@@ -262,6 +264,7 @@ session_accept(evutil_socket_t fd, const struct sockaddr *sa,
 		close(fd);
 		free(s);
 		server_session_end();
+	connslots_note(imapd_conns, server_sessions());
 		return;
 	}
 	s->parser = imap_parser_new(imapd.max_line, imapd.max_literal);
@@ -275,9 +278,12 @@ session_accept(evutil_socket_t fd, const struct sockaddr *sa,
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	log_detail(LOG_IMAP, "%s: connect from %s%s", s->id, s->ip,
 	    s->tls ? " (TLS)" : "");
-	if (imapd.max_conn > 0 && server_sessions() > imapd.max_conn) {
-		log_msg(LOG_IMAP, "%s: too many connections, ip=%s", s->id,
-		    s->ip);
+	unsigned now;
+
+	if (connslots_over(imapd_conns, server_sessions(), imapd.max_conn,
+	    imapd.max_conn_share, &now)) {
+		log_msg(LOG_IMAP, "%s: too many connections (%u), ip=%s",
+		    s->id, now - 1, s->ip);
 		session_close(s, "Too many connections, try later");
 		return;
 	}

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "connslots.h"
 #include "xalloc.h"
 
@@ -161,4 +162,34 @@ connslots_total(struct connslots *c)
 			total += (unsigned long long)n;
 	}
 	return total > 0xffffffffu ? 0xffffffffu : (unsigned)total;
+}
+
+struct connslots *
+connslots_open_state(const char *name, char **error_r)
+{
+	char *path = xasprintf("%s/%s.conns", conf_str("state_dir"), name);
+	struct connslots *c = connslots_open(path, error_r);
+
+	free(path);
+	return c;
+}
+
+bool
+connslots_over(struct connslots *c, unsigned n, unsigned max,
+    unsigned share, unsigned *total_r)
+{
+	if (c == NULL) {
+		*total_r = n;
+		return share != 0 && n > share;
+	}
+	connslots_set(c, n);
+	*total_r = connslots_total(c);
+	return max != 0 && *total_r > max;
+}
+
+void
+connslots_note(struct connslots *c, unsigned n)
+{
+	if (c != NULL)
+		connslots_set(c, n);
 }

@@ -33,4 +33,17 @@ void connslots_set(struct connslots *c, unsigned n);
 /* Sessions served by every live process of the file, this one too. */
 unsigned connslots_total(struct connslots *c);
 
+/* state_dir/<name>.conns (conf_str("state_dir")); as connslots_open. */
+struct connslots *connslots_open_state(const char *name, char **error_r);
+/*
+ * A new session makes this process serve n: record it and say whether
+ * the limit max (0: none) is passed across every process, *total_r the
+ * count that was compared.  Without the file (c NULL) the worker's share
+ * of the limit applies to n alone.
+ */
+bool connslots_over(struct connslots *c, unsigned n, unsigned max,
+    unsigned share, unsigned *total_r);
+/* A session ended: this process now serves n (c may be NULL). */
+void connslots_note(struct connslots *c, unsigned n);
+
 #endif

@@ -17,17 +17,30 @@
  */
 #include <event2/event.h>
 
+#include <stdlib.h>
+
 #include "conf.h"
+#include "connslots.h"
 #include "log.h"
 #include "pop3d.h"
 #include "server.h"
 #include "session.h"
 
+struct connslots *pop3d_conns;
+
 static int
 pop3d_init(struct event_base *base)
 {
+	char *err = NULL;
+
 	(void)base;
 	settings_load();
+	if ((pop3d_conns = connslots_open_state("pop3", &err)) == NULL) {
+		log_exc(LOG_POP, "%s: %s; pop_max_connections is shared out "
+		    "among this service's workers instead", server_service(),
+		    err);
+		free(err);
+	}
 	/* Without maps no login can find its mailbox; say so, and serve
 	 * anyway: a rebuild and a reload bring them. */
 	pop3d_accounts_init();
@@ -54,6 +67,7 @@ static void
 pop3d_exit(void)
 {
 	session_free_all();
+	connslots_close(&pop3d_conns);
 	pop3d_accounts_close();
 	settings_free();
 }

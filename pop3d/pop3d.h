@@ -32,7 +32,8 @@ struct accounts;
 struct pop3d_settings {
 	struct timeval timeout;      /* pop_command_timeout */
 	unsigned max_bad;            /* pop_max_bad_commands */
-	unsigned max_conn;           /* this worker's share; 0 = no limit */
+	unsigned max_conn;           /* pop_max_connections; 0 = no limit */
+	unsigned max_conn_share;     /* this worker's share, when alone */
 	bool plain_without_tls;      /* pop_plaintext_without_tls */
 	bool plain_loopback;         /* pop_plaintext_loopback */
 	long long login_delay_s;     /* pop_login_delay; 0 = none */
@@ -43,6 +44,8 @@ struct pop3d_settings {
 };
 
 extern struct pop3d_settings pop3d;
+/* Sessions of every pop3d process (state_dir/pop3.conns); NULL: alone. */
+extern struct connslots *pop3d_conns;
 
 /* (Re)read the settings from the loaded tern.conf. */
 void settings_load(void);

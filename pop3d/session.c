@@ -32,6 +32,7 @@
 #include "linebuf.h"
 #include "log.h"
 #include "maildrop.h"
+#include "connslots.h"
 #include "pop3d.h"
 #include "server.h"
 #include "session.h"
@@ -259,6 +260,7 @@ session_end(struct session *s)
 	free(s->login);
 	free(s);
 	server_session_end();
+	connslots_note(pop3d_conns, server_sessions());
 }
 
 /* The socket under a STLS layer drained: look again (session_finish). */
@@ -478,9 +480,12 @@ static void
 session_start(struct session *s)
 {
 	s->started = true;
-	if (pop3d.max_conn != 0 && server_sessions() > pop3d.max_conn) {
+	unsigned now;
+
+	if (connslots_over(pop3d_conns, server_sessions(), pop3d.max_conn,
+	    pop3d.max_conn_share, &now)) {
 		log_msg(LOG_POP, "%s: too many connections (%u); refusing %s",
-		    s->id, server_sessions() - 1, s->ip);
+		    s->id, now - 1, s->ip);
 		reply_err(s, "[SYS/TEMP] Too many connections, try again "
 		    "later");
 		session_close(s);
@@ -613,6 +618,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 		close(fd);
 		free(s);
 		server_session_end();
+	connslots_note(pop3d_conns, server_sessions());
 		return;
 	}
 	s->starttls_ok = strcmp(listener_tls, "starttls") == 0 &&

@@ -29,8 +29,10 @@ settings_load(void)
 	pop3d.timeout.tv_sec = ms / 1000;
 	pop3d.timeout.tv_usec = (ms % 1000) * 1000;
 	pop3d.max_bad = (unsigned)conf_int("pop_max_bad_commands");
-	/* Each worker takes its share of the service's limit, rounded up. */
-	pop3d.max_conn = (unsigned)((conns + workers - 1) / workers);
+	/* Every pop3d process counts together (state_dir/pop3.conns); a
+	 * worker without the file takes its share, rounded up. */
+	pop3d.max_conn = (unsigned)conns;
+	pop3d.max_conn_share = (unsigned)((conns + workers - 1) / workers);
 	pop3d.plain_without_tls = conf_bool("pop_plaintext_without_tls");
 	pop3d.plain_loopback = conf_bool("pop_plaintext_loopback");
 	pop3d.login_delay_s = conf_time_ms("pop_login_delay") / 1000;

@@ -60,7 +60,7 @@ static int
 smtpd_init(struct event_base *base)
 {
 	const char *err;
-	char *error = NULL, *path;
+	char *error = NULL;
 
 	settings_load(submission);
 	smtpd_spool = spool_open(conf_str("spool_dir"),
@@ -77,15 +77,13 @@ smtpd_init(struct event_base *base)
 	}
 	if (smtpd.reverse_dns)
 		smtpd_dns = rdns_base_new(base);
-	path = xasprintf("%s/smtp.conns", conf_str("state_dir"));
-	smtpd_conns = connslots_open(path, &error);
+	smtpd_conns = connslots_open_state("smtp", &error);
 	if (smtpd_conns == NULL) {
 		log_exc(LOG_SMTP, "%s: %s; smtp_max_connections is shared out "
 		    "among this service's workers instead", server_service(),
 		    error);
 		free(error);
 	}
-	free(path);
 	queue_notify_init(base, smtpd.queue_sock, "smtpd", LOG_SMTP);
 	log_msg(LOG_SMTP, "%s: ready%s", server_service(),
 	    submission ? " (submission)" : "");

@@ -180,8 +180,7 @@ session_end(struct session *s)
 	free(s->auth_user);
 	free(s);
 	server_session_end();
-	if (smtpd_conns != NULL)
-		connslots_set(smtpd_conns, server_sessions());
+	connslots_note(smtpd_conns, server_sessions());
 }
 
 /* The commit callback's way back in when the session has gone. */
@@ -394,14 +393,10 @@ session_start(struct session *s)
 {
 	struct smtp_reply r;
 
-	unsigned now = server_sessions(), max = smtpd.max_conn_share;
+	unsigned now;
 
-	if (smtpd_conns != NULL) {
-		connslots_set(smtpd_conns, now);
-		now = connslots_total(smtpd_conns);
-		max = smtpd.max_conn;
-	}
-	if (max != 0 && now > max) {
+	if (connslots_over(smtpd_conns, server_sessions(), smtpd.max_conn,
+	    smtpd.max_conn_share, &now)) {
 		log_msg(LOG_SMTP, "%s: too many connections (%u); refusing %s",
 		    s->id, now - 1, s->ip);
 		reply(s, 421, "4.3.2", "%s Too many connections, try again "
