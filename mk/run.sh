@@ -61,50 +61,30 @@ CONF
 	fi
 fi
 
-# SMTP in (smtpd(8)) for the demo: plain, on loopback only.
+# add_service NAME PROGRAM LINES: append [NAME] to services.conf, when
+# PROGRAM is built and the file has no such section yet (an instance
+# from an older build gains the services that landed since).
+add_service() {
+	[ -x "$build/bin/$2" ] || return 0
+	grep -q "^\[$1\]" "$inst/services.conf" && return 0
+	printf '\n[%s]\nprogram = %s\n%s\n' "$1" "$2" "$3" >> "$inst/services.conf"
+}
 smtp_port=${TERN_DEMO_SMTP_PORT:-2525}
-if [ -x "$build/bin/smtpd" ] && ! grep -q '^\[smtp\]' "$inst/services.conf"
-then
-	printf '\n[smtp]\nprogram = smtpd\nlisten  = 127.0.0.1:%s\n' \
-	    "$smtp_port" >> "$inst/services.conf"
-fi
-
-# Local delivery (delivery(8)).
-if [ -x "$build/bin/delivery" ] && ! grep -q '^\[delivery\]' "$inst/services.conf"
-then
-	printf '\n[delivery]\nprogram = delivery\nlisten  = unix:delivery.sock\nworkers = 2\n' \
-	    >> "$inst/services.conf"
-fi
-
-# The queue manager (queue(8)): takes what smtpd spools and hands it to
-# delivery.
-if [ -x "$build/bin/queue" ] && ! grep -q '^\[queue\]' "$inst/services.conf"
-then
-	printf '\n[queue]\nprogram = queue\nlisten  = unix:queue.sock\n' \
-	    >> "$inst/services.conf"
-fi
-
-# Remote delivery (delivery(8) -r): mail for other domains goes out by MX.
-if [ -x "$build/bin/delivery" ] && ! grep -q '^\[smtp-out\]' "$inst/services.conf"
-then
-	printf '\n[smtp-out]\nprogram = delivery\nargs    = -r\nlisten  = unix:smtp-out.sock\nworkers = 2\n' \
-	    >> "$inst/services.conf"
-fi
-
-# Reading mail (pop3d(8), imapd(8)): plain on loopback, where logins
-# without TLS are allowed by default.
 pop3_port=${TERN_DEMO_POP3_PORT:-1110}
 imap_port=${TERN_DEMO_IMAP_PORT:-1143}
-if [ -x "$build/bin/pop3d" ] && ! grep -q '^\[pop3\]' "$inst/services.conf"
-then
-	printf '\n[pop3]\nprogram = pop3d\nlisten  = 127.0.0.1:%s\n' \
-	    "$pop3_port" >> "$inst/services.conf"
-fi
-if [ -x "$build/bin/imapd" ] && ! grep -q '^\[imap\]' "$inst/services.conf"
-then
-	printf '\n[imap]\nprogram = imapd\nlisten  = 127.0.0.1:%s\n' \
-	    "$imap_port" >> "$inst/services.conf"
-fi
+# SMTP in (smtpd(8)), plain, on loopback only; local delivery
+# (delivery(8)); the queue manager (queue(8)) between them; remote
+# delivery (delivery -r) by MX; reading mail (pop3d(8), imapd(8)) plain
+# on loopback, where logins without TLS are allowed by default.
+add_service smtp smtpd "listen  = 127.0.0.1:$smtp_port"
+add_service delivery delivery "listen  = unix:delivery.sock
+workers = 2"
+add_service queue queue "listen  = unix:queue.sock"
+add_service smtp-out delivery "args    = -r
+listen  = unix:smtp-out.sock
+workers = 2"
+add_service pop3 pop3d "listen  = 127.0.0.1:$pop3_port"
+add_service imap imapd "listen  = 127.0.0.1:$imap_port"
 
 # A sample domain and user to log in with (adminctl(8)).
 adminctl() { "$build/bin/adminctl" -c "$inst" "$@"; }
