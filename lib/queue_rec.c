@@ -319,26 +319,31 @@ qrec_put_done(struct buf *b, size_t i, long long t, enum qrec_state st,
 	qrec_put_text(b, text);
 }
 
-void
-qrec_put_bounce(struct buf *b, const char *bounce_id, const size_t *idx,
+/* "<tag> <id> <i>,<i>...": the lines that name a report and the
+ * recipients it covers. */
+static void
+qrec_put_report(struct buf *b, char tag, const char *id, const size_t *idx,
     size_t n)
 {
 	ASSERT(n > 0);
-	buf_printf(b, "b %s ", bounce_id);
+	buf_printf(b, "%c %s ", tag, id);
 	for (size_t k = 0; k < n; k++)
 		buf_printf(b, "%s%zu", k > 0 ? "," : "", idx[k]);
 	buf_putc(b, '\n');
 }
 
 void
+qrec_put_bounce(struct buf *b, const char *bounce_id, const size_t *idx,
+    size_t n)
+{
+	qrec_put_report(b, 'b', bounce_id, idx, n);
+}
+
+void
 qrec_put_warn(struct buf *b, const char *report_id, const size_t *idx,
     size_t n)
 {
-	ASSERT(n > 0);
-	buf_printf(b, "w %s ", report_id);
-	for (size_t k = 0; k < n; k++)
-		buf_printf(b, "%s%zu", k > 0 ? "," : "", idx[k]);
-	buf_putc(b, '\n');
+	qrec_put_report(b, 'w', report_id, idx, n);
 }
 
 void
