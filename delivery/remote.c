@@ -20,7 +20,6 @@
  * offered, no certificate check; a failed handshake is retried once in
  * clear on the same address) or require (no TLS, no delivery).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,6 +37,7 @@
 #include "delivery.h"
 #include "dns.h"
 #include "log.h"
+#include "queue_rec.h"
 #include "remote.h"
 #include "routing.h"
 #include "tls.h"
@@ -192,7 +192,6 @@ remote_config(void)
 	size_t n;
 	const char *const *servers = conf_list("dns_servers", &n);
 
-	dns_cache_clear();
 	if (dns_config(servers, n, (int)(conf_time_ms("dns_timeout") / 1000),
 	    (int)conf_int("dns_retries"), &why) < 0) {
 		log_exc(LOG_DELIVERY, "delivery: dns_servers: %s", why);
@@ -260,15 +259,33 @@ set_all(struct rjob *rj, const bool *mask, enum djob_status st,
 static void
 said(char *out, size_t size, const struct sconn *c, const struct sreply *r)
 {
-	const char *t = r->text + (strlen(r->text) > 4 ? 4 : strlen(r->text));
-	char enh[16];
+	char def[8], enh[16];
 
-	if (isdigit((unsigned char)t[0]) && t[1] == '.' &&
-	    sscanf(t, "%15[0-9.]", enh) == 1)
-		;
-	else
-		snprintf(enh, sizeof(enh), "%c.0.0", r->text[0]);
-	snprintf(out, size, "%s %s said: %s", enh, c->peer, r->text);
+	snprintf(def, sizeof(def), "%c.0.0", r->text[0]);
+	qrec_status_code(r->text, def, enh, sizeof(enh));
+	snprintf(out, size, "%.15s %s said: %.800s", enh, c->peer, r->text);
+}
+
+/* The reply to recipient i's RCPT: accepted (ok[i]) or its outcome set.
+ * -1 when the connection is gone. */
+static int
+rcpt_reply(struct sconn *c, struct djob *dj, size_t i, bool *ok,
+    size_t *nok)
+{
+	struct sreply r;
+	char text[1200];
+
+	if (sconn_reply(c, &r) < 0)
+		return -1;
+	if (r.code / 100 == 2) {
+		ok[i] = true;
+		(*nok)++;
+		return 0;
+	}
+	said(text, sizeof(text), c, &r);
+	djob_set(dj, i, r.code / 100 == 4 ? DJOB_DEFER : DJOB_FAIL, "%s",
+	    text);
+	return 0;
 }
 
 static void
@@ -465,19 +482,9 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e,
 		if (e->dsn && rc->orcpt != NULL && strlen(rc->orcpt) < 300)
 			snprintf(rp + strlen(rp), sizeof(rp) - strlen(rp),
 			    " ORCPT=%s", rc->orcpt);
-		if (sconn_cmd(c, "RCPT TO:<%s>%s", rc->addr, rp) < 0)
+		if (sconn_cmd(c, "RCPT TO:<%s>%s", rc->addr, rp) < 0 ||
+		    (!e->pipelining && rcpt_reply(c, dj, i, ok, &nok) < 0))
 			goto lost;
-		if (!e->pipelining) {
-			if (sconn_reply(c, &r) < 0)
-				goto lost;
-			said(text, sizeof(text), c, &r);
-			if (r.code / 100 == 2) {
-				ok[i] = true;
-				nok++;
-			} else
-				djob_set(dj, i, r.code / 100 == 4 ? DJOB_DEFER :
-				    DJOB_FAIL, "%s", text);
-		}
 	}
 	if (e->pipelining) {
 		if (sconn_reply(c, &r) < 0)
@@ -491,17 +498,9 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e,
 					break;
 			goto mail_refused;
 		}
-		for (size_t i = 0; i < dj->nrcpts; i++) {
-			if (sconn_reply(c, &r) < 0)
+		for (size_t i = 0; i < dj->nrcpts; i++)
+			if (rcpt_reply(c, dj, i, ok, &nok) < 0)
 				goto lost;
-			said(text, sizeof(text), c, &r);
-			if (r.code / 100 == 2) {
-				ok[i] = true;
-				nok++;
-			} else
-				djob_set(dj, i, r.code / 100 == 4 ? DJOB_DEFER :
-				    DJOB_FAIL, "%s", text);
-		}
 	}
 	if (nok == 0) {
 		free(ok);
