@@ -69,7 +69,7 @@ cache_slot(int type, const char *name, unsigned ttl)
 	return e;
 }
 
-void
+static void
 dns_cache_clear(void)
 {
 	free(cache);
@@ -82,6 +82,11 @@ static struct {
 	size_t nservers;
 	int timeout, tries;
 } R = { .timeout = 5, .tries = 2 };
+
+/* The resolver, set up once per process (res_ninit reads the system's
+ * configuration) and again after dns_config. */
+static struct __res_state rs;
+static bool rs_ready;
 
 int
 dns_config(const char *const *servers, size_t n, int timeout_s, int tries,
@@ -122,30 +127,24 @@ dns_config(const char *const *servers, size_t n, int timeout_s, int tries,
 	}
 	R.timeout = timeout_s > 0 ? timeout_s : 1;
 	R.tries = tries > 0 ? tries : 1;
+	/* New servers: forget the resolver and what the old ones said. */
+	if (rs_ready) {
+		res_nclose(&rs);
+		rs_ready = false;
+	}
+	dns_cache_clear();
 	return 0;
 }
 
-const char *
-dns_status_name(enum dns_status s)
-{
-	static const char *const names[] = { "ok", "not found", "null MX",
-	    "temporary failure" };
 
-	return names[s];
-}
-
-/* One query; the answer's length, or -1 with *st_r set. */
 static int
-dns_query(const char *name, int type, unsigned char *ans, int anslen,
-    enum dns_status *st_r, char *err, size_t errlen)
+resolver_ready(char *err, size_t errlen)
 {
-	struct __res_state rs;
-	int len;
-
+	if (rs_ready)
+		return 0;
 	memset(&rs, 0, sizeof(rs));
 	if (res_ninit(&rs) < 0) {
 		snprintf(err, errlen, "cannot set up the resolver");
-		*st_r = DNS_TEMPFAIL;
 		return -1;
 	}
 	if (R.nservers > 0) {
@@ -155,27 +154,49 @@ dns_query(const char *name, int type, unsigned char *ans, int anslen,
 	}
 	rs.retrans = R.timeout;
 	rs.retry = R.tries;
-	len = res_nquery(&rs, name, ns_c_in, type, ans, anslen);
-	if (len < 0) {
-		switch (rs.res_h_errno) {
-		case HOST_NOT_FOUND:
-			snprintf(err, errlen, "%s: no such domain", name);
-			*st_r = DNS_NOTFOUND;
-			break;
-		case NO_DATA:
-			snprintf(err, errlen, "%s: no %s record", name,
-			    type == ns_t_mx ? "MX" : type == ns_t_a ? "A" :
-			    "AAAA");
-			*st_r = DNS_NOTFOUND;
-			break;
-		default:
-			snprintf(err, errlen, "%s: DNS server failure or no "
-			    "answer", name);
-			*st_r = DNS_TEMPFAIL;
-		}
+	rs_ready = true;
+	return 0;
+}
+
+/*
+ * One query, parsed: the answer (malloc'd, for the caller to free) with
+ * *msg over it, or NULL with *st_r and err set: DNS_NOTFOUND for a name
+ * that does not exist or has no record of the type (*nodata_r tells
+ * which), DNS_TEMPFAIL for everything else.
+ */
+static unsigned char *
+dns_answer(const char *name, int type, ns_msg *msg, enum dns_status *st_r,
+    bool *nodata_r, char *err, size_t errlen)
+{
+	unsigned char *ans;
+	int len;
+
+	*st_r = DNS_TEMPFAIL;
+	*nodata_r = false;
+	if (resolver_ready(err, errlen) < 0)
+		return NULL;
+	if ((ans = malloc(DNS_ANSWER_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
-	res_nclose(&rs);
-	return len;
+	len = res_nquery(&rs, name, ns_c_in, type, ans, DNS_ANSWER_MAX);
+	if (len >= 0 && ns_initparse(ans, len, msg) == 0)
+		return ans;
+	free(ans);
+	if (len >= 0)
+		snprintf(err, errlen, "%s: broken DNS answer", name);
+	else if (rs.res_h_errno == HOST_NOT_FOUND) {
+		snprintf(err, errlen, "%s: no such domain", name);
+		*st_r = DNS_NOTFOUND;
+	} else if (rs.res_h_errno == NO_DATA) {
+		snprintf(err, errlen, "%s: no %s record", name,
+		    type == ns_t_mx ? "MX" : type == ns_t_a ? "A" : "AAAA");
+		*st_r = DNS_NOTFOUND;
+		*nodata_r = true;
+	} else
+		snprintf(err, errlen, "%s: DNS server failure or no answer",
+		    name);
+	return NULL;
 }
 
 static int
@@ -190,39 +211,24 @@ enum dns_status
 dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
     char *err, size_t errlen)
 {
-	unsigned char *ans = malloc(DNS_ANSWER_MAX);
-	enum dns_status st = DNS_OK;
+	unsigned char *ans;
+	enum dns_status st;
 	ns_msg msg;
 	ns_rr rr;
-	int len;
 	size_t n = 0;
-	bool null_mx = false;
+	bool null_mx = false, nodata;
 	unsigned ttl = CACHE_TTL_MAX;
 	struct cache_ent *ce = cache_find(ns_t_mx, domain);
 
 	*n_r = 0;
 	if (ce != NULL) {
-		free(ans);
 		*n_r = ce->n < max ? ce->n : max;
 		memcpy(out, ce->u.mx, *n_r * sizeof(*out));
 		return DNS_OK;
 	}
-	if (ans == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return DNS_TEMPFAIL;
-	}
-	len = dns_query(domain, ns_t_mx, ans, DNS_ANSWER_MAX, &st, err, errlen);
-	if (len < 0) {
-		free(ans);
-		if (st != DNS_NOTFOUND || strstr(err, "no such domain"))
-			return st;
-		return DNS_OK;          /* no MX: the domain's own address */
-	}
-	if (ns_initparse(ans, len, &msg) < 0) {
-		snprintf(err, errlen, "%s: broken DNS answer", domain);
-		free(ans);
-		return DNS_TEMPFAIL;
-	}
+	ans = dns_answer(domain, ns_t_mx, &msg, &st, &nodata, err, errlen);
+	if (ans == NULL)
+		return nodata ? DNS_OK : st;   /* no MX: the domain's address */
 	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && n < max; i++) {
 		const unsigned char *rd;
 
@@ -271,19 +277,15 @@ dns_addr_type(const char *host, int type, unsigned port,
     struct sockaddr_storage *out, size_t max, size_t *n, unsigned *ttl,
     char *err, size_t errlen)
 {
-	unsigned char *ans = malloc(DNS_ANSWER_MAX);
-	enum dns_status st = DNS_OK;
+	enum dns_status st;
 	ns_msg msg;
 	ns_rr rr;
-	int len;
+	bool nodata;
+	unsigned char *ans = dns_answer(host, type, &msg, &st, &nodata, err,
+	    errlen);
 
 	if (ans == NULL)
-		return DNS_TEMPFAIL;
-	len = dns_query(host, type, ans, DNS_ANSWER_MAX, &st, err, errlen);
-	if (len < 0 || ns_initparse(ans, len, &msg) < 0) {
-		free(ans);
-		return len < 0 ? st : DNS_TEMPFAIL;
-	}
+		return st;
 	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && *n < max; i++) {
 		struct sockaddr_storage *ss = &out[*n];
 

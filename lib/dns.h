@@ -38,6 +38,7 @@ struct dns_mx {
 /*
  * Resolver settings: servers ("192.0.2.53" or "127.0.0.1:5353"), at
  * most 3, none for the system's; per-try timeout in seconds, tries.
+ * Cached answers are forgotten.
  * 0, or -1 with *why_r naming the bad item.
  */
 int dns_config(const char *const *servers, size_t n, int timeout_s,
@@ -58,8 +59,5 @@ enum dns_status dns_addrs(const char *host, unsigned port,
     struct sockaddr_storage *out, size_t max, size_t *n_r, char *err,
     size_t errlen);
 
-const char *dns_status_name(enum dns_status s);
-/* Forget every cached answer (tests; a changed dns_servers). */
-void dns_cache_clear(void);
 
 #endif
