@@ -81,21 +81,21 @@ qthrottle_exit(void)
 	T.logged = NULL;
 }
 
-/* The sender's domain when it is one of ours with a limit on, with its
- * limits; NULL otherwise. */
-static const char *
-qthrottle_limits(const struct qmsg *m, struct acct_domain *d,
-    struct throttle_limits *lim)
+/* A counter that applies to a message: whose, its key, its limits. */
+struct counter {
+	const char *what;               /* "user", "domain" */
+	char *key;                      /* "u:<address>", "d:<domain>" */
+	struct throttle_limits lim;
+};
+
+static void
+domain_limits(const struct acct_domain *d, struct throttle_limits *lim)
 {
-	const char *at = strrchr(m->sender, '@');
 	unsigned long long bytes;
 	const char *v, *err;
 	size_t len;
 
 	memset(lim, 0, sizeof(*lim));
-	if (T.db == NULL || at == NULL || Q.acct == NULL ||
-	    accounts_domain(Q.acct, at + 1, d) != 1)
-		return NULL;
 	if (acct_field_bool(d->rec, d->reclen, "throttle_messages", false))
 		lim->msgs = (unsigned long long)acct_field_int(d->rec,
 		    d->reclen, "throttle_messages_per_hour", 5000);
@@ -111,64 +111,77 @@ qthrottle_limits(const struct qmsg *m, struct acct_domain *d,
 	if (acct_field_bool(d->rec, d->reclen, "throttle_bounces", false))
 		lim->bounces = (unsigned long long)acct_field_int(d->rec,
 		    d->reclen, "throttle_bounces_per_hour", 1000);
-	if (lim->msgs == 0 && lim->bytes == 0 && lim->bounces == 0)
-		return NULL;
-	return d->name;
 }
 
-static long long qthrottle_domain_hold(const struct qmsg *m);
-
-/* The sender when it is one of our users with limits of its own. */
 static bool
-qthrottle_user(const struct qmsg *m, struct throttle_limits *lim,
-    char **key_r)
+limited(const struct throttle_limits *lim)
+{
+	return lim->msgs != 0 || lim->bytes != 0 || lim->bounces != 0;
+}
+
+/* The counters m's sender is held to: its own (users file) and its
+ * domain's (domain.conf), each only when it has a limit on.  Returns
+ * how many were filled; free their keys with counters_free(). */
+static size_t
+counters_of(const struct qmsg *m, struct counter out[2])
 {
 	const char *at = strrchr(m->sender, '@');
 	struct acct_domain d;
 	const char *rec;
-	size_t len;
+	size_t len, n = 0;
 	char *local;
 
-	memset(lim, 0, sizeof(*lim));
 	if (T.db == NULL || at == NULL || Q.acct == NULL ||
 	    accounts_domain(Q.acct, at + 1, &d) != 1)
-		return false;
+		return 0;
 	local = xstrndup(m->sender, (size_t)(at - m->sender));
+	memset(&out[n].lim, 0, sizeof(out[n].lim));
 	if (accounts_user(Q.acct, local, d.name, &rec, &len) == 1) {
-		lim->msgs = (unsigned long long)acct_field_int(rec, len,
+		out[n].lim.msgs = (unsigned long long)acct_field_int(rec, len,
 		    "throttle_messages_per_hour", 0);
-		lim->bytes = (unsigned long long)acct_field_int(rec, len,
+		out[n].lim.bytes = (unsigned long long)acct_field_int(rec, len,
 		    "throttle_bandwidth_per_hour", 0);
 	}
-	*key_r = xasprintf("u:%s@%s", local, d.name);
-	free(local);
-	if (lim->msgs == 0 && lim->bytes == 0) {
-		free(*key_r);
-		return false;
+	if (limited(&out[n].lim)) {
+		out[n].what = "user";
+		out[n++].key = xasprintf("u:%s@%s", local, d.name);
 	}
-	return true;
+	free(local);
+	domain_limits(&d, &out[n].lim);
+	if (limited(&out[n].lim)) {
+		out[n].what = "domain";
+		out[n++].key = xasprintf("d:%s", d.name);
+	}
+	return n;
+}
+
+static void
+counters_free(struct counter *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(c[i].key);
 }
 
 /* 0, or when key may send again (ms); logs once per key and hour. */
 static long long
-qthrottle_check(const char *what, const char *name, const char *key,
-    const struct throttle_limits *lim)
+qthrottle_check(const struct counter *c)
 {
 	const char *which;
 	time_t until;
 	char *mark;
 
-	if (throttle_allow(T.db, key, lim, (time_t)now_s(), &until, &which))
+	if (throttle_allow(T.db, c->key, &c->lim, (time_t)now_s(), &until,
+	    &which))
 		return 0;
-	mark = xasprintf("%s@%lld", key, (long long)until);
+	mark = xasprintf("%s@%lld", c->key, (long long)until);
 	if (T.logged == NULL || strcmp(T.logged, mark) != 0) {
-		struct throttle_count c = throttle_get(T.db, key,
+		struct throttle_count cnt = throttle_get(T.db, c->key,
 		    (time_t)now_s());
 
 		log_msg(QLOG, "queue: %s %s throttled (%s per hour "
 		    "reached: %llu messages, %llu bytes sent, %llu bounces "
-		    "received); its mail waits for the next hour", what, name,
-		    which, c.msgs, c.bytes, c.bounces);
+		    "received); its mail waits for the next hour", c->what,
+		    c->key + 2, which, cnt.msgs, cnt.bytes, cnt.bounces);
 		free(T.logged);
 		T.logged = mark;
 	} else
@@ -179,61 +192,30 @@ qthrottle_check(const char *what, const char *name, const char *key,
 long long
 qthrottle_hold(const struct qmsg *m)
 {
-	struct throttle_limits ulim;
-	char *ukey;
+	struct counter c[2];
+	size_t n = counters_of(m, c);
 	long long until = 0;
 
-	if (qthrottle_user(m, &ulim, &ukey)) {
-		until = qthrottle_check("user", ukey + 2, ukey, &ulim);
-		free(ukey);
-		if (until > 0)
-			return until;
-	}
-	return qthrottle_domain_hold(m);
-}
-
-static long long
-qthrottle_domain_hold(const struct qmsg *m)
-{
-	struct acct_domain d;
-	struct throttle_limits lim;
-	const char *dom = qthrottle_limits(m, &d, &lim);
-	long long until;
-	char *key;
-
-	if (dom == NULL)
-		return 0;
-	key = xasprintf("d:%s", dom);
-	until = qthrottle_check("domain", dom, key, &lim);
-	free(key);
+	for (size_t i = 0; i < n && until == 0; i++)
+		until = qthrottle_check(&c[i]);
+	counters_free(c, n);
 	return until;
 }
 
 void
 qthrottle_charge(struct qmsg *m)
 {
-	struct acct_domain d;
-	struct throttle_limits lim;
-	const char *dom;
-	char *key;
-
-	struct throttle_limits ulim;
-	char *ukey;
+	struct counter c[2];
+	size_t n;
 
 	if (m->throttle_counted)
 		return;
 	m->throttle_counted = true;
-	if (qthrottle_user(m, &ulim, &ukey)) {
-		throttle_charge(T.db, ukey, (unsigned long long)m->size,
+	n = counters_of(m, c);
+	for (size_t i = 0; i < n; i++)
+		throttle_charge(T.db, c[i].key, (unsigned long long)m->size,
 		    (time_t)now_s());
-		free(ukey);
-	}
-	if ((dom = qthrottle_limits(m, &d, &lim)) == NULL)
-		return;
-	key = xasprintf("d:%s", dom);
-	throttle_charge(T.db, key, (unsigned long long)m->size,
-	    (time_t)now_s());
-	free(key);
+	counters_free(c, n);
 }
 
 void
