@@ -24,6 +24,9 @@ extern struct adminctl A;
 /* Send one request to master; the reply, or NULL after printing why
  * (*rc_r gets the exit code to use). */
 struct ipc_msg *master_call(struct ipc_msg *req, int *rc_r);
+/* The same for any daemon's socket in state_dir (client.c). */
+struct ipc_msg *daemon_call(const char *sockname, const char *unreachable,
+    struct ipc_msg *req, size_t max, bool quiet, int *rc_r);
 /* Print a JSON string literal. */
 void json_str(const char *s);
 

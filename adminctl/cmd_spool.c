@@ -26,28 +26,8 @@
 struct ipc_msg *
 spool_queue_call(struct ipc_msg *req, int *rc_r, bool quiet)
 {
-	char *sock = xasprintf("%s/queue.sock", conf_str("state_dir"));
-	struct ipc_msg *resp = NULL;
-	const char *err = NULL;
-	int timeout = (int)conf_time_ms("master_control_timeout");
-
-	if (ipc_call(sock, "adminctl", req, QUEUE_REPLY_MAX, timeout, &resp,
-	    &err) < 0) {
-		if (!quiet)
-			fprintf(stderr, "adminctl: the queue is not running "
-			    "(%s: %s)\n", sock, err);
-		*rc_r = EX_NOMASTER;
-		resp = NULL;
-	} else if (strcmp(ipc_msg_type(resp), "error") == 0) {
-		const char *m = ipc_msg_get_str(resp, "message");
-
-		fprintf(stderr, "adminctl: %s\n", m != NULL ? m : "failed");
-		*rc_r = EX_FAIL;
-		ipc_msg_free(&resp);
-	} else
-		*rc_r = EX_OK;
-	free(sock);
-	return resp;
+	return daemon_call("queue.sock", "the queue is not running (%s: %s)", req,
+	    QUEUE_REPLY_MAX, quiet, rc_r);
 }
 
 /* Ids the queue did not find: say so; EX_FAIL if any. */
@@ -264,7 +244,7 @@ static const struct {
 	const char *usage;
 } spool_cmds[] = {
 	{ "list", cmd_spool_list, "[--sender PAT] [--rcpt PAT] [--older AGE] "
-	    "[--status STATUS]" },
+	    "[--status STATUS] [--limit N]" },
 	{ "view", cmd_spool_view, "ID" },
 	{ "recipients", cmd_spool_rcpts, "ID" },
 	{ "force", spool_force, "ID... | --all" },
