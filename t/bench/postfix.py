@@ -23,7 +23,6 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 
 from tern import free_port, wait_for
 
@@ -217,9 +216,12 @@ class Postfix:
             subprocess.run(["postfix", "-c", self.etc, "abort"],
                            stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 20
-            while self.pids() and time.monotonic() < deadline:
-                time.sleep(0.05)
+            try:
+                wait_for(lambda: not self.pids(), timeout=20,
+                         what="postfix to exit")
+            except TimeoutError:
+                print("   postfix did not exit in 20 s; its temp "
+                      "directory is removed anyway")
             self.started = False
         shutil.rmtree(self.d, ignore_errors=True)
 

@@ -9,9 +9,10 @@ or by hand.
 
 accept (issue #4): messages per second smtpd accepts, each durable (file
 and directory fsynced) before its 250.  Tern runs master + smtpd and no
-queue manager, so accepted mail stays in spool/*/new; Postfix runs
-smtpd + cleanup without qmgr, so it stays in its incoming queue.  Both
-fsync every message as they always do; nothing is delivered.
+queue manager, so accepted mail stays in spool/*/new; Postfix holds
+every message (an access map answering HOLD), so cleanup writes it to
+the hold queue and qmgr leaves it there.  Both fsync every message as
+they always do; nothing is delivered.
 
 e2e (issue #5): messages per second from smtp-source's first byte to the
 last file in the users' Maildir new/ directories.  Tern: smtpd, queue,
