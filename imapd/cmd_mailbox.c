@@ -1,7 +1,7 @@
 /*
- * cmd_mailbox - commands on folders as a whole: CREATE, DELETE, RENAME
- * (INBOX's special rename too), SUBSCRIBE, UNSUBSCRIBE, LIST (with
- * CHILDREN and SPECIAL-USE attributes), LSUB and STATUS.
+ * cmd_mailbox - commands that change folders as a whole: CREATE, DELETE,
+ * RENAME (INBOX's special rename too), SUBSCRIBE and UNSUBSCRIBE.  LIST
+ * and LSUB are in cmd_list.c, STATUS in cmd_status.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,27 +16,6 @@
 #include "log.h"
 #include "xalloc.h"
 
-/* A mailbox-name argument: an astring without NULs. */
-static const char *
-mbox_arg(const struct imap_arg *a)
-{
-	if (!imap_arg_astring(a) || strlen(a->s) != a->len)
-		return NULL;
-	return a->s;
-}
-
-/* The directory of a named folder; answers and returns NULL on error. */
-static char *
-dir_or_answer(struct session *s, const char *tag, const char *name)
-{
-	const char *err;
-	char *dir = folder_dir(s, name, &err);
-
-	if (dir == NULL)
-		tagged(s, tag, "NO %s", err);
-	return dir;
-}
-
 void
 cmd_create(struct session *s, const char *tag, struct imap_arg *a, size_t n,
     bool uid)
@@ -45,7 +24,7 @@ cmd_create(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 	char *dir, *copy;
 
 	(void)uid;
-	if (n != 1 || (name = mbox_arg(&a[0])) == NULL) {
+	if (n != 1 || (name = folder_arg(&a[0])) == NULL) {
 		session_bad(s, tag, "CREATE mailbox");
 		return;
 	}
@@ -59,7 +38,7 @@ cmd_create(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		tagged(s, tag, "NO [ALREADYEXISTS] INBOX always exists");
 		return;
 	}
-	dir = dir_or_answer(s, tag, copy);
+	dir = folder_dir_or_no(s, tag, copy);
 	free(copy);
 	if (dir == NULL)
 		return;
@@ -132,7 +111,7 @@ cmd_delete(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 	char *dir, *gone;
 
 	(void)uid;
-	if (n != 1 || (name = mbox_arg(&a[0])) == NULL) {
+	if (n != 1 || (name = folder_arg(&a[0])) == NULL) {
 		session_bad(s, tag, "DELETE mailbox");
 		return;
 	}
@@ -140,7 +119,7 @@ cmd_delete(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		tagged(s, tag, "NO INBOX cannot be deleted");
 		return;
 	}
-	if ((dir = dir_or_answer(s, tag, name)) == NULL)
+	if ((dir = folder_dir_or_no(s, tag, name)) == NULL)
 		return;
 	if (!folder_exists(dir)) {
 		tagged(s, tag, "NO [NONEXISTENT] No such mailbox");
@@ -217,8 +196,8 @@ cmd_rename(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 	char *fdir = NULL, *tdir = NULL;
 
 	(void)uid;
-	if (n != 2 || (from = mbox_arg(&a[0])) == NULL ||
-	    (to = mbox_arg(&a[1])) == NULL) {
+	if (n != 2 || (from = folder_arg(&a[0])) == NULL ||
+	    (to = folder_arg(&a[1])) == NULL) {
 		session_bad(s, tag, "RENAME from to");
 		return;
 	}
@@ -226,8 +205,8 @@ cmd_rename(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		tagged(s, tag, "NO [ALREADYEXISTS] INBOX exists");
 		return;
 	}
-	if ((fdir = dir_or_answer(s, tag, from)) == NULL ||
-	    (tdir = dir_or_answer(s, tag, to)) == NULL)
+	if ((fdir = folder_dir_or_no(s, tag, from)) == NULL ||
+	    (tdir = folder_dir_or_no(s, tag, to)) == NULL)
 		goto out;
 	if (folder_is_inbox(from)) {
 		rename_inbox(s, tag, tdir);
@@ -283,7 +262,7 @@ subscribe(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 	size_t k;
 	char **v;
 
-	if (n != 1 || (name = mbox_arg(&a[0])) == NULL ||
+	if (n != 1 || (name = folder_arg(&a[0])) == NULL ||
 	    strchr(name, '\n') != NULL) {
 		session_bad(s, tag, on ? "SUBSCRIBE mailbox" :
 		    "UNSUBSCRIBE mailbox");
@@ -333,212 +312,4 @@ cmd_unsubscribe(struct session *s, const char *tag, struct imap_arg *a,
 {
 	(void)uid;
 	subscribe(s, tag, a, n, false);
-}
-
-static bool
-name_listed(char **v, size_t nv, const char *name)
-{
-	for (size_t i = 0; i < nv; i++)
-		if (strcmp(v[i], name) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Parents that do not exist as folders ("a" of an existing "a.b"): shown
- * as \Noselect with children, as RFC 3501 6.3.8 asks, so a client can
- * walk the hierarchy with "%".  Each at most once.
- */
-static void
-list_ghosts(struct session *s, const char *what, char **v, size_t nv,
-    const char *full)
-{
-	char **seen = NULL;
-	size_t nseen = 0;
-
-	for (size_t i = 1; i < nv; i++) {
-		for (const char *dot = strchr(v[i], '.'); dot != NULL;
-		    dot = strchr(dot + 1, '.')) {
-			char *p = xstrndup(v[i], (size_t)(dot - v[i]));
-
-			if (*p == '\0' || name_listed(v, nv, p) ||
-			    name_listed(seen, nseen, p) ||
-			    !folder_match(full, p)) {
-				free(p);
-				continue;
-			}
-			out(s, "* %s (\\Noselect \\HasChildren) \".\" ", what);
-			out_mailbox(s, p);
-			out(s, "\r\n");
-			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
-			seen[nseen++] = p;
-		}
-	}
-	for (size_t i = 0; i < nseen; i++)
-		free(seen[i]);
-	free(seen);
-}
-
-static void
-list_reply(struct session *s, const char *what, char **v, size_t nv,
-    const char *ref, const char *pat, bool lsub)
-{
-	char *full = xasprintf("%s%s", ref, pat);
-
-	for (size_t i = 0; i < nv; i++) {
-		if (!folder_match(full, v[i]))
-			continue;
-		size_t l = strlen(v[i]);
-		bool kids = false;
-		for (size_t j = 0; j < nv && !kids; j++)
-			kids = strncmp(v[j], v[i], l) == 0 && v[j][l] == '.';
-		const char *su = folder_special_use(v[i]);
-
-		if (lsub)
-			out(s, "* %s () \".\" ", what);
-		else
-			out(s, "* %s (%s%s%s) \".\" ", what,
-			    kids ? "\\HasChildren" : "\\HasNoChildren",
-			    su ? " " : "", su ? su : "");
-		out_mailbox(s, v[i]);
-		out(s, "\r\n");
-	}
-	if (!lsub)
-		list_ghosts(s, what, v, nv, full);
-	free(full);
-}
-
-static void
-list_common(struct session *s, const char *tag, struct imap_arg *a,
-    size_t n, bool lsub)
-{
-	const char *ref, *pat;
-	const char *what = lsub ? "LSUB" : "LIST";
-
-	if (n != 2 || (ref = mbox_arg(&a[0])) == NULL ||
-	    (pat = mbox_arg(&a[1])) == NULL) {
-		if (n == 2 && a[0].type == IMAP_ARG_STRING && a[0].len == 0 &&
-		    a[1].type == IMAP_ARG_STRING && a[1].len == 0)
-			goto hier;
-		session_bad(s, tag, lsub ? "LSUB reference pattern" :
-		    "LIST reference pattern");
-		return;
-	}
-	if (*pat == '\0') {
-hier:
-		if (!lsub)
-			out(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
-		tagged(s, tag, "OK %s completed", what);
-		return;
-	}
-	size_t nv;
-	char **v = lsub ? subs_read(s, &nv) : folder_names(s, &nv);
-
-	list_reply(s, what, v, nv, ref, pat, lsub);
-	folder_names_free(v, nv);
-	tagged(s, tag, "OK %s completed", what);
-}
-
-void
-cmd_list(struct session *s, const char *tag, struct imap_arg *a, size_t n,
-    bool uid)
-{
-	(void)uid;
-	list_common(s, tag, a, n, false);
-}
-
-void
-cmd_lsub(struct session *s, const char *tag, struct imap_arg *a, size_t n,
-    bool uid)
-{
-	(void)uid;
-	list_common(s, tag, a, n, true);
-}
-
-void
-cmd_status(struct session *s, const char *tag, struct imap_arg *a, size_t n,
-    bool uid)
-{
-	const char *name, *err;
-	char *dir;
-	struct imap_mbox *mb, *tmp = NULL;
-
-	(void)uid;
-	if (n != 2 || (name = mbox_arg(&a[0])) == NULL ||
-	    a[1].type != IMAP_ARG_LIST || a[1].n == 0) {
-		session_bad(s, tag, "STATUS mailbox (items)");
-		return;
-	}
-	for (size_t i = 0; i < a[1].n; i++) {
-		static const char *const ok[] = { "MESSAGES", "RECENT",
-		    "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ",
-		    "SIZE" };
-		bool good = false;
-
-		for (size_t k = 0; k < 7; k++)
-			good = good || imap_arg_is(&a[1].list[i], ok[k]);
-		if (!good) {
-			session_bad(s, tag, "Unknown STATUS item");
-			return;
-		}
-	}
-	if ((dir = dir_or_answer(s, tag, name)) == NULL)
-		return;
-	if (!folder_exists(dir)) {
-		tagged(s, tag, "NO [NONEXISTENT] No such mailbox");
-		free(dir);
-		return;
-	}
-	if (s->mb != NULL && strcmp(s->mb->dir, dir) == 0)
-		mb = s->mb;
-	else {
-		mb = tmp = imap_mbox_new(dir);
-		if (imap_mbox_sync(mb, NULL, true, &err) < 0) {
-			log_exc(LOG_IMAP, "%s: %s: %s", s->id, dir, err);
-			tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox");
-			imap_mbox_free(&tmp);
-			free(dir);
-			return;
-		}
-	}
-	uint32_t unseen = 0, recent = 0;
-	unsigned long long size = 0;
-	for (uint32_t i = 0; i < mb->count; i++) {
-		if (!(mb->msgs[i].flags & IMAP_F_SEEN))
-			unseen++;
-		if (mb->msgs[i].flags & IMAP_F_RECENT)
-			recent++;
-		long long w = imap_name_size(imap_msg_name(mb, i), 'W');
-		if (w < 0)
-			w = imap_name_size(imap_msg_name(mb, i), 'S');
-		size += w > 0 ? (unsigned long long)w : 0;
-	}
-	out(s, "* STATUS ");
-	out_mailbox(s, folder_is_inbox(name) ? "INBOX" : name);
-	out(s, " (");
-	for (size_t i = 0; i < a[1].n; i++) {
-		const struct imap_arg *it = &a[1].list[i];
-
-		if (i > 0)
-			out(s, " ");
-		if (imap_arg_is(it, "MESSAGES"))
-			out(s, "MESSAGES %u", mb->count);
-		else if (imap_arg_is(it, "RECENT"))
-			out(s, "RECENT %u", recent);
-		else if (imap_arg_is(it, "UIDNEXT"))
-			out(s, "UIDNEXT %u", mb->uidnext);
-		else if (imap_arg_is(it, "UIDVALIDITY"))
-			out(s, "UIDVALIDITY %u", mb->uidvalidity);
-		else if (imap_arg_is(it, "UNSEEN"))
-			out(s, "UNSEEN %u", unseen);
-		else if (imap_arg_is(it, "HIGHESTMODSEQ"))
-			out(s, "HIGHESTMODSEQ %llu",
-			    (unsigned long long)mb->highestmodseq);
-		else
-			out(s, "SIZE %llu", size);
-	}
-	out(s, ")\r\n");
-	tagged(s, tag, "OK STATUS completed");
-	imap_mbox_free(&tmp);
-	free(dir);
 }

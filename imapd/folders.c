@@ -202,6 +202,27 @@ folder_dir(struct session *s, const char *name, const char **err_r)
 	return dir;
 }
 
+/* A mailbox-name argument: an astring without NULs. */
+const char *
+folder_arg(const struct imap_arg *a)
+{
+	if (!imap_arg_astring(a) || strlen(a->s) != a->len)
+		return NULL;
+	return a->s;
+}
+
+/* The directory of a named folder; answers and returns NULL on error. */
+char *
+folder_dir_or_no(struct session *s, const char *tag, const char *name)
+{
+	const char *err;
+	char *dir = folder_dir(s, name, &err);
+
+	if (dir == NULL)
+		tagged(s, tag, "NO %s", err);
+	return dir;
+}
+
 bool
 folder_exists(const char *dir)
 {

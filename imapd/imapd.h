@@ -132,6 +132,8 @@ void cmd_namespace(struct session *, const char *, struct imap_arg *, size_t,
 
 /* folders.c: names and directories */
 char *folder_dir(struct session *s, const char *name, const char **err_r);
+const char *folder_arg(const struct imap_arg *a);
+char *folder_dir_or_no(struct session *s, const char *tag, const char *name);
 bool folder_exists(const char *dir);
 bool folder_is_inbox(const char *name);
 void folders_init_user(struct session *s);
@@ -154,12 +156,19 @@ void cmd_subscribe(struct session *, const char *, struct imap_arg *, size_t,
     bool);
 void cmd_unsubscribe(struct session *, const char *, struct imap_arg *,
     size_t, bool);
+
+/* cmd_list.c */
 void cmd_list(struct session *, const char *, struct imap_arg *, size_t,
     bool);
 void cmd_lsub(struct session *, const char *, struct imap_arg *, size_t,
     bool);
+
+/* cmd_status.c */
 void cmd_status(struct session *, const char *, struct imap_arg *, size_t,
     bool);
+bool status_items_ok(const struct imap_arg *items);
+int status_send(struct session *s, const char *name, const char *dir,
+    const struct imap_arg *items);
 
 /* cmd_select.c */
 void cmd_select(struct session *, const char *, struct imap_arg *, size_t,

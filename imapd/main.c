@@ -1,7 +1,8 @@
 /*
  * imapd - IMAP4rev1 (RFC 3501) access to users' Maildir++ folders, with
  * IDLE, UIDPLUS, MOVE, NAMESPACE, SPECIAL-USE, LITERAL+, ENABLE, UNSELECT,
- * ID, CHILDREN, QUOTA and CONDSTORE (MODSEQs).
+ * ID, CHILDREN, QUOTA, LIST-EXTENDED, LIST-STATUS, STATUS=SIZE and
+ * CONDSTORE (MODSEQs).
  *
  * Listens: fds passed by master (143 with STARTTLS, 993 implicit TLS).
  * Talks to: auth (state_dir/auth.sock) for logins.  Reads: state_dir/maps

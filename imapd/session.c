@@ -143,7 +143,8 @@ session_capability(const struct session *s)
 
 	snprintf(cap, sizeof(cap), "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE%s "
 	    "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE QUOTA "
-	    "QUOTA=RES-STORAGE CONDSTORE%s%s",
+	    "QUOTA=RES-STORAGE CONDSTORE LIST-EXTENDED LIST-STATUS "
+	    "STATUS=SIZE%s%s",
 	    imapd.idle ? " IDLE" : "",
 	    s->state == ST_NOAUTH && !s->tls && server_tls_ctx() != NULL ?
 	    " STARTTLS" : "",
