@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -300,6 +301,9 @@ spool_file_new(struct spool *s, struct spool_envelope *e,
 
 	f->spool = s;
 	f->fd = -1;
+	/* The writer may not say when: now is when it was accepted. */
+	if (e->time == 0)
+		e->time = (long long)time(NULL);
 	for (int tries = 0; f->fd < 0 && tries < 5; tries++) {
 		spool_new_id(e->id);
 		f->sub = spool_subspool_of(s, e->id);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -97,6 +98,32 @@ sample_env(void)
 	spool_env_set_param(&e, "body", "8BITMIME");
 	spool_env_set_param(&e, "auth", "");
 	return e;
+}
+
+/* A writer that leaves time unset (smtpd, forwards) gets the time the
+ * file was made: the queue's delay warnings count from it. */
+static void
+test_time_default(struct spool *s)
+{
+	struct spool_envelope e = sample_env(), r;
+	const char *err = NULL;
+	char *path, *rerr = NULL;
+	off_t off;
+	long long before = (long long)time(NULL), after;
+	struct spool_file *f;
+
+	e.time = 0;
+	f = spool_file_new(s, &e, &err);
+	ok(f != NULL && spool_file_commit(&f, &err) == 0, "time 0: written");
+	after = (long long)time(NULL);
+	path = xasprintf("%s/%u/new/%s", spool_dir(s), spool_subspool_of(s,
+	    e.id), e.id);
+	ok(spool_read_envelope(path, &r, &off, &rerr) == 0, "read back");
+	ok(r.time >= before && r.time <= after, "time 0 becomes now");
+	unlink(path);
+	free(path);
+	spool_env_release(&r);
+	spool_env_release(&e);
 }
 
 static void
@@ -296,7 +323,7 @@ main(void)
 	char *err = NULL;
 	char *cmd;
 
-	plan(250);
+	plan(253);
 	evthread_use_pthreads();     /* before any event base, see spool.h */
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
@@ -307,6 +334,7 @@ main(void)
 	free(cmd);
 	test_ids();
 	test_round_trip(s);
+	test_time_default(s);
 	test_quoted(s);
 	test_refusals(s);
 	test_damaged();
