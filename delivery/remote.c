@@ -21,6 +21,7 @@
  * clear on the same address) or require (no TLS, no delivery).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -716,16 +717,18 @@ by_mx(struct rjob *rj)
 		if (try_host(rj, rj->domain, port) == TX_DONE)
 			return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		/* RFC 5321 5.1: we are an MX: only better ones are tried. */
-		if (strcasecmp(mx[i].name, D.hostname) == 0)
-			break;
+	/* RFC 5321 5.1: when we are one of the MX hosts (a backup MX), only
+	 * better ones are tried: never ourselves or our equals. */
+	unsigned own = UINT_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(mx[i].name, D.hostname) == 0 && mx[i].pref < own)
+			own = mx[i].pref;
+	for (size_t i = 0; i < n && mx[i].pref < own; i++)
 		if (try_host(rj, mx[i].name, port) == TX_DONE)
 			return;
-	}
 	snprintf(text, sizeof(text), "4.4.1 no mail server for %s took the "
 	    "message: %s", rj->domain, rj->last[0] != '\0' ? rj->last :
-	    "none left to try");
+	    own != UINT_MAX ? "we are its best MX host" : "none left to try");
 	set_all(rj, NULL, DJOB_DEFER, text);
 }
 

@@ -4,7 +4,9 @@
  * servers; "ip" or "ip:port", IPv4) or, when it is empty, the system's
  * resolver configuration.  Blocking, bounded by dns_timeout and
  * dns_retries: it runs in the delivery agents, one job per process at a
- * time, never in an event loop.  Built on glibc's libresolv.
+ * time, and in smtpd's MX-check thread (smtpd/mxaddrs.c), never in an
+ * event loop.  Not thread-safe: one thread per process uses it.  Built
+ * on glibc's libresolv.
  *
  * Answers with records are cached in the process for their smallest TTL
  * (at most an hour); failures are not cached.

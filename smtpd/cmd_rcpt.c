@@ -1,11 +1,14 @@
 /* cmd_rcpt - RCPT TO:<path> [NOTIFY= ORCPT=] (RFC 5321, RFC 3461) */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "addr.h"
 #include "log.h"
+#include "mxaddrs.h"
+#include "server.h"
 #include "session.h"
 #include "smtpd.h"
 #include "xalloc.h"
@@ -122,6 +125,93 @@ rcpt_limit(const struct session *s)
 	return m != 0 && m < smtpd.max_rcpts ? m : smtpd.max_rcpts;
 }
 
+static void
+rcpt_refused(struct session *s, const char *rcpt, const struct smtp_reply *r)
+{
+	log_msg(LOG_SMTP, "%s: recipient <%s> refused from %s: %d %s %s",
+	    s->id, rcpt, s->ip, r->code, r->enh, r->text);
+	reply_bad_rcpt(s, r);
+}
+
+static void
+rcpt_accepted(struct session *s, const char *rcpt, const char *notify,
+    const char *orcpt, const char *kind)
+{
+	struct txn *t = &s->txn;
+
+	/* The same address twice would be delivered twice. */
+	if (!rcpt_known(&t->env, rcpt))
+		spool_env_add_rcpt(&t->env, rcpt, notify[0] != '\0' ? notify :
+		    NULL, orcpt);
+	log_detail(LOG_SMTP, "%s: to=<%s> (%s)", s->id, rcpt,
+	    kind[0] != '\0' ? kind : "?");
+	session_set_state(s, ST_RCPT);
+	reply(s, 250, "2.1.5", "Ok");
+}
+
+/* A recipient parked for the backup-MX check (routing.conf [smarthost]). */
+struct rcpt_wait {
+	char *rcpt, *domain, *orcpt;
+	char notify[32];
+	struct smtp_reply refusal;      /* the answer if we are not its MX */
+};
+
+void
+rcpt_wait_free(struct rcpt_wait **wp)
+{
+	struct rcpt_wait *w = *wp;
+
+	if (w == NULL)
+		return;
+	*wp = NULL;
+	free(w->rcpt);
+	free(w->domain);
+	free(w->orcpt);
+	free(w);
+}
+
+static void
+rcpt_mx_done(enum mxaddrs_status st, const struct sockaddr_storage *addrs,
+    size_t n, const char *err, void *arg)
+{
+	struct session *s = arg;
+	struct rcpt_wait *w = s->rcpt_w;
+	struct policy_rcpt pr;
+	struct smtp_reply r;
+
+	s->mx_q = NULL;
+	memset(&pr, 0, sizeof(pr));
+	if (st == MXA_OK && policy_rcpt_backup_mx(smtpd_policy, addrs, n, &pr))
+		rcpt_accepted(s, w->rcpt, w->notify, w->orcpt, pr.kind);
+	else if (st == MXA_TEMPFAIL) {
+		/* Maybe ours to back up: the sender should try again. */
+		policy_reply(&r, 451, "4.4.3", "Cannot look up the mail "
+		    "servers of %s; try again later", w->domain);
+		log_msg(LOG_SMTP, "%s: recipient <%s> deferred from %s: MX "
+		    "check: %s", s->id, w->rcpt, s->ip, err);
+		reply_policy(s, &r);
+	} else
+		rcpt_refused(s, w->rcpt, &w->refusal);
+	rcpt_wait_free(&s->rcpt_w);
+	session_resume(s);
+}
+
+static void
+rcpt_ask_mx(struct session *s, const struct addr *a, const char *notify,
+    const char *orcpt, const struct smtp_reply *refusal)
+{
+	struct rcpt_wait *w = xcalloc(1, sizeof(*w));
+
+	w->rcpt = addr_format(a);
+	w->domain = xstrdup(a->domain);
+	w->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
+	snprintf(w->notify, sizeof(w->notify), "%s", notify);
+	w->refusal = *refusal;
+	s->rcpt_w = w;
+	s->mx_q = mxaddrs_lookup(server_base(), w->domain, rcpt_mx_done, s);
+	session_park(s, WAIT_MX);
+}
+
 void
 cmd_rcpt(struct session *s, const char *args, size_t len)
 {
@@ -158,23 +248,18 @@ cmd_rcpt(struct session *s, const char *args, size_t len)
 	memset(&pr, 0, sizeof(pr));
 	if (!policy_rcpt_to(smtpd_policy, &s->client, &t->pm, &a,
 	    t->env.nrcpts, &pr, &r)) {
-		rcpt = addr_format(&a);
-		log_msg(LOG_SMTP, "%s: recipient <%s> refused from %s: %d %s %s",
-		    s->id, rcpt, s->ip, r.code, r.enh, r.text);
-		free(rcpt);
-		reply_bad_rcpt(s, &r);
+		if (pr.ask_mx)
+			rcpt_ask_mx(s, &a, notify, orcpt, &r);
+		else {
+			rcpt = addr_format(&a);
+			rcpt_refused(s, rcpt, &r);
+			free(rcpt);
+		}
 		goto release;
 	}
 	rcpt = addr_format(&a);
-	/* The same address twice would be delivered twice. */
-	if (!rcpt_known(&t->env, rcpt))
-		spool_env_add_rcpt(&t->env, rcpt, notify[0] != '\0' ? notify :
-		    NULL, orcpt);
-	log_detail(LOG_SMTP, "%s: to=<%s> (%s)", s->id, rcpt,
-	    pr.kind[0] != '\0' ? pr.kind : "?");
+	rcpt_accepted(s, rcpt, notify, orcpt, pr.kind);
 	free(rcpt);
-	session_set_state(s, ST_RCPT);
-	reply(s, 250, "2.1.5", "Ok");
 release:
 	addr_release(&a);
 out:

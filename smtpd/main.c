@@ -12,12 +12,13 @@
  * message and its directory are on disk; state_dir/smtp.conns, where
  * every smtpd process counts its sessions for smtp_max_connections.
  * Reads: state_dir/maps (policy, EXPN), routing.conf (forwarded domains
- * are accepted like our own).  Keys: smtp_*, submission_bare_line_endings, hostname,
+ * are accepted like our own; for [smarthost] backup MX, the domain's MX
+ * is looked up through dns_servers in a helper thread, mxaddrs.c).  Keys: smtp_*, submission_bare_line_endings, hostname,
  * hostnames, auth_timeout, tls_*, spool_*, log_level_smtp.
  *
  * Event-driven: one process serves many sessions (session.c); nothing in
  * it blocks: logins go to the auth daemon, spool commits to the spool's
- * committer thread, DNS to evdns.
+ * committer thread, reverse DNS to evdns, MX checks to mxaddrs' thread.
  */
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -30,6 +31,7 @@
 #include "conf.h"
 #include "connslots.h"
 #include "log.h"
+#include "mxaddrs.h"
 #include "policy.h"
 #include "queue_notify.h"
 #include "rdns.h"
@@ -84,6 +86,7 @@ smtpd_init(struct event_base *base)
 		    error);
 		free(error);
 	}
+	mxaddrs_config();
 	queue_notify_init(base, smtpd.queue_sock, "smtpd", LOG_SMTP);
 	log_msg(LOG_SMTP, "%s: ready%s", server_service(),
 	    submission ? " (submission)" : "");
@@ -102,6 +105,7 @@ smtpd_reload(void)
 {
 	settings_load(submission);
 	policy_reload(smtpd_policy);
+	mxaddrs_config();
 	smtpd_accounts_reopen();
 	if (smtpd.reverse_dns && smtpd_dns == NULL)
 		smtpd_dns = rdns_base_new(server_base());
@@ -116,6 +120,7 @@ static void
 smtpd_exit(void)
 {
 	session_free_all();
+	mxaddrs_stop();
 	spool_close(&smtpd_spool);
 	event_base_loop(server_base(), EVLOOP_NONBLOCK);
 	if (session_any_left())

@@ -52,7 +52,11 @@ struct policy_mail {
 struct policy_rcpt {
 	bool local;
 	char kind[16];            /* "user", "alias", "catchall", "list",
-	                           * "postmaster", "remote" */
+	                           * "postmaster", "remote", "forward",
+	                           * "backup-mx" */
+	bool ask_mx;              /* refused as a relay, unless the domain's
+	                           * MX is a smart host primary: look it up
+	                           * and ask policy_rcpt_backup_mx() */
 };
 
 struct policy;
@@ -95,6 +99,15 @@ bool policy_mail_from(struct policy *p, const struct policy_client *c,
 bool policy_rcpt_to(struct policy *p, const struct policy_client *c,
     const struct policy_mail *m, const struct addr *rcpt, size_t nrcpts,
     struct policy_rcpt *out, struct smtp_reply *r);
+
+/*
+ * After out->ask_mx: addrs are the domain's mail server addresses (its
+ * MX hosts', or its own).  True, with out's kind "backup-mx", when one of
+ * them is a primary of a routing.conf [smarthost] section: we are the
+ * domain's backup MX and take the mail to hold for it.
+ */
+bool policy_rcpt_backup_mx(struct policy *p,
+    const struct sockaddr_storage *addrs, size_t n, struct policy_rcpt *out);
 
 /* VRFY (when smtp_vrfy): 250 with the address, or 550/252. */
 void policy_vrfy(struct policy *p, const struct addr *a,

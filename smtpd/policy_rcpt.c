@@ -18,6 +18,9 @@
  *        sender's domain requires SMTP auth and the
  *        client neither logged in nor is whitelisted    530 5.7.0
  *        relay not allowed                              554 5.7.1
+ *          unless routing.conf has [smarthost] sections: then the
+ *          caller looks the domain's MX up (out->ask_mx) and
+ *          policy_rcpt_backup_mx() says whether we are its backup
  *
  * A disabled domain gets a permanent 5.2.1 ("mailbox disabled", RFC
  * 3463): the reference says such a domain receives nothing, and a 4xx
@@ -381,11 +384,30 @@ policy_rcpt_to(struct policy *p, const struct policy_client *c,
 	    !m->whitelisted)
 		return policy_reply(r, 530, "5.7.0", "Authentication "
 		    "required");
-	if (!policy_relay_ok(p, c, m))
+	if (!policy_relay_ok(p, c, m)) {
+		out->ask_mx = p->routing != NULL && p->routing->nsh > 0 &&
+		    rcpt->domain[0] != '[';
 		return policy_refuse_addr(r, 554, "5.7.1", rcpt,
 		    "Relaying denied");
+	}
 	policy_rcpt_kind(out, false, "remote");
 	return true;
+}
+
+bool
+policy_rcpt_backup_mx(struct policy *p, const struct sockaddr_storage *addrs,
+    size_t n, struct policy_rcpt *out)
+{
+	bool grey;
+
+	for (size_t i = 0; i < n; i++)
+		if (p->routing != NULL && routing_smarthost_primary(p->routing,
+		    (const struct sockaddr *)&addrs[i], &grey)) {
+			policy_rcpt_kind(out, false, "backup-mx");
+			out->ask_mx = false;
+			return true;
+		}
+	return false;
 }
 
 void

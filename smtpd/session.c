@@ -28,6 +28,7 @@
 #include "connslots.h"
 #include "linebuf.h"
 #include "log.h"
+#include "mxaddrs.h"
 #include "rdns.h"
 #include "server.h"
 #include "session.h"
@@ -168,6 +169,8 @@ session_end(struct session *s)
 	LIST_REMOVE(s, entry);
 	auth_abort(s);
 	rdns_cancel(&s->rdns_q);
+	mxaddrs_cancel(&s->mx_q);
+	rcpt_wait_free(&s->rcpt_w);
 	txn_reset(s);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);

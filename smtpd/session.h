@@ -43,6 +43,7 @@ enum smtp_wait {
 	WAIT_AUTH,      /* auth daemon */
 	WAIT_COMMIT,    /* spool commit */
 	WAIT_OUTPUT,    /* too many replies unread by the client */
+	WAIT_MX,        /* RCPT: is the domain's MX a smart host primary? */
 };
 
 enum smtp_body { BODY_7BIT, BODY_8BITMIME, BODY_BINARYMIME };
@@ -65,6 +66,8 @@ struct txn {
 struct auth_xchg;
 struct auth_query;
 struct rdns_query;
+struct mxaddrs_query;
+struct rcpt_wait;
 struct bufferevent;
 struct event;
 struct linebuf;
@@ -115,6 +118,8 @@ struct session {
 	struct auth_xchg *ax;               /* SASL exchange (cmd_auth.c) */
 	struct auth_query *auth_q;
 	struct rdns_query *rdns_q;
+	struct mxaddrs_query *mx_q;         /* WAIT_MX (cmd_rcpt.c) */
+	struct rcpt_wait *rcpt_w;
 };
 
 /* --- session.c ----------------------------------------------------- */
@@ -186,6 +191,9 @@ void auth_abort(struct session *s);
 /* cmd_auth.c: AUTH may be offered now; and the EHLO keyword line. */
 bool auth_offered(const struct session *s);
 void auth_ehlo_line(struct session *s, bool last);
+
+/* cmd_rcpt.c: a recipient parked for its MX check, freed. */
+void rcpt_wait_free(struct rcpt_wait **wp);
 
 /* cmd_starttls.c: STARTTLS may be offered now. */
 bool starttls_offered(const struct session *s);
