@@ -88,6 +88,8 @@ cmd_append(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 	uint32_t flags = 0, nuid = 0, uv = 0;
 	time_t when = 0;
 	size_t i = 1;
+	const struct imap_arg *flag_arg = NULL;
+	struct imap_keywords kw = { 0 };
 
 	(void)uid;
 	if (n < 2 || n > 4 || !imap_arg_astring(&a[0]) ||
@@ -96,10 +98,12 @@ cmd_append(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		return;
 	}
 	if (a[i].type == IMAP_ARG_LIST) {
-		if (parse_flag_list(&a[i], &flags) < 0) {
+		/* syntax now; keywords once the folder is known */
+		if (parse_flag_list(&a[i], &flags, &kw, NULL, false) < 0) {
 			session_bad(s, tag, "Invalid flags");
 			return;
 		}
+		flag_arg = &a[i];
 		i++;
 	}
 	if (i < n - 1) {
@@ -139,6 +143,19 @@ cmd_append(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 			return;
 		}
 		free(e);
+	}
+	int kr = flag_arg != NULL ? parse_flag_list(flag_arg, &flags, &kw, dir,
+	    true) : 0;
+	imap_keywords_free(&kw);
+	if (kr < 0) {
+		free(dir);
+		if (kr == FLAGS_FULL)
+			tagged(s, tag, "NO [LIMIT] That folder has %d keywords "
+			    "already", IMAP_KW_MAX);
+		else
+			tagged(s, tag, "NO [SERVERBUG] Cannot store the "
+			    "keywords");
+		return;
 	}
 	int fd = imap_mbox_tmp_open(dir, &tmp);
 	size_t lf = 0, crlf = 0;

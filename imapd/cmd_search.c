@@ -243,7 +243,10 @@ skey(struct sctx *c, struct imap_arg *a, size_t n, size_t *k, bool uid,
 			return 0;
 		}
 	if (strcasecmp(w, "KEYWORD") == 0 || strcasecmp(w, "UNKEYWORD") == 0) {
-		*r = w[0] == 'U' || w[0] == 'u';  /* no keywords kept */
+		int idx = imap_keywords_find(&s->mb->kw, v->s);
+		bool has = idx >= 0 && (m->flags & IMAP_F_KW(idx));
+
+		*r = (w[0] == 'U' || w[0] == 'u') ? !has : has;
 		return 0;
 	}
 	if (strcasecmp(w, "MODSEQ") == 0) {

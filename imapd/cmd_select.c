@@ -14,25 +14,6 @@
 #include "xalloc.h"
 
 void
-out_flags(struct session *s, const struct imap_msg *m)
-{
-	static const struct { uint32_t bit; const char *name; } f[] = {
-		{ IMAP_F_ANSWERED, "\\Answered" }, { IMAP_F_FLAGGED, "\\Flagged" },
-		{ IMAP_F_DELETED, "\\Deleted" }, { IMAP_F_SEEN, "\\Seen" },
-		{ IMAP_F_DRAFT, "\\Draft" }, { IMAP_F_RECENT, "\\Recent" },
-	};
-	bool first = true;
-
-	out(s, "FLAGS (");
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (m->flags & f[i].bit) {
-			out(s, "%s%s", first ? "" : " ", f[i].name);
-			first = false;
-		}
-	out(s, ")");
-}
-
-void
 session_unselect(struct session *s)
 {
 	mcache_drop(s);
@@ -100,11 +81,8 @@ cmd_select(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		if (!(s->mb->msgs[i].flags & IMAP_F_SEEN) && unseen == 0)
 			unseen = i + 1;
 	}
-	out(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
-	    "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n"
-	    "* %u EXISTS\r\n* %u RECENT\r\n",
-	    examine ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft",
-	    s->mb->count, recent);
+	out_flag_lists(s);
+	out(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->mb->count, recent);
 	if (unseen > 0)
 		out(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
 	out(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"

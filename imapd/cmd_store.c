@@ -1,8 +1,8 @@
 /*
  * cmd_store - STORE (FLAGS, +FLAGS, -FLAGS, .SILENT; UNCHANGEDSINCE from
  * RFC 7162), COPY and MOVE (RFC 6851), with their UID forms and UIDPLUS
- * COPYUID answers.  Flags are renames of the message files; keywords are
- * not kept yet (accepted and ignored: PERMANENTFLAGS has no \*).
+ * COPYUID answers.  Flags and keywords are renames of the message files
+ * (flags.c); COPY and MOVE carry keywords over to the target's table.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,40 +13,6 @@
 #include "log.h"
 #include "mailbox.h"
 #include "xalloc.h"
-
-int
-parse_flag_list(const struct imap_arg *a, uint32_t *flags_r)
-{
-	static const struct { const char *n; uint32_t b; } f[] = {
-		{ "\\Answered", IMAP_F_ANSWERED }, { "\\Flagged", IMAP_F_FLAGGED },
-		{ "\\Deleted", IMAP_F_DELETED }, { "\\Seen", IMAP_F_SEEN },
-		{ "\\Draft", IMAP_F_DRAFT },
-	};
-	const struct imap_arg *v = a;
-	size_t n = 1;
-
-	*flags_r = 0;
-	if (a->type == IMAP_ARG_LIST) {
-		v = a->list;
-		n = a->n;
-	}
-	for (size_t i = 0; i < n; i++) {
-		bool known = false;
-
-		if (v[i].type != IMAP_ARG_ATOM)
-			return -1;
-		for (size_t k = 0; k < 5; k++)
-			if (strcasecmp(v[i].s, f[k].n) == 0) {
-				*flags_r |= f[k].b;
-				known = true;
-			}
-		if (!known && (v[i].s[0] == '\\' &&
-		    strcasecmp(v[i].s, "\\Recent") != 0))
-			return -1;      /* an unknown system flag */
-		/* keywords: accepted, not kept (see above) */
-	}
-	return 0;
-}
 
 void
 cmd_store(struct session *s, const char *tag, struct imap_arg *a, size_t n,
@@ -73,8 +39,7 @@ cmd_store(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		a++;
 		n--;
 	}
-	if (n != 3 || a[1].type != IMAP_ARG_ATOM ||
-	    parse_flag_list(&a[2], &flags) < 0) {
+	if (n != 3 || a[1].type != IMAP_ARG_ATOM) {
 		session_bad(s, tag, "STORE set item flags");
 		return;
 	}
@@ -93,6 +58,28 @@ cmd_store(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 	}
 	if (seqset_arg(s, tag, &a[0], uid, &set) < 0)
 		return;
+	/* -FLAGS never makes a keyword; the others may */
+	switch (parse_flag_list(&a[2], &flags, &s->mb->kw, s->mb->dir,
+	    mode >= 0)) {
+	case 0:
+		break;
+	case FLAGS_FULL:
+		imap_seqset_free(&set);
+		tagged(s, tag, "NO [LIMIT] This folder has %d keywords "
+		    "already", IMAP_KW_MAX);
+		return;
+	case FLAGS_IOERR:
+		imap_seqset_free(&set);
+		log_exc(LOG_IMAP, "%s: %s: cannot add a keyword", s->id,
+		    s->mb->dir);
+		tagged(s, tag, "NO [SERVERBUG] Cannot store the keyword");
+		return;
+	default:
+		imap_seqset_free(&set);
+		session_bad(s, tag, "STORE set item flags");
+		return;
+	}
+	flags_announce(s);
 	buf_init(&modified, 16, 0);
 	bool missing = false;
 	for (uint32_t i = 0; i < s->mb->count; i++) {
@@ -151,6 +138,7 @@ copy_to(struct session *s, const struct imap_seqset *set, bool uid,
 {
 	int copied = 0;
 	long long bytes = 0;
+	struct imap_keywords to = { 0 };
 
 	for (uint32_t i = 0; i < s->mb->count; i++) {
 		const struct imap_msg *m = &s->mb->msgs[i];
@@ -160,9 +148,12 @@ copy_to(struct session *s, const struct imap_seqset *set, bool uid,
 			continue;
 		char *p = xasprintf("%s/cur/%s", s->mb->dir,
 		    imap_msg_name(s->mb, i));
-		if (imap_mbox_copy_in(dir, p, imap_msg_name(s->mb, i),
-		    m->flags, &nuid, uv_r) < 0) {
+		uint32_t f = m->flags & IMAP_F_KEYWORDS ? flags_for_folder(
+		    m->flags, &s->mb->kw, &to, dir) : m->flags;
+		if (imap_mbox_copy_in(dir, p, imap_msg_name(s->mb, i), f,
+		    &nuid, uv_r) < 0) {
 			free(p);
+			imap_keywords_free(&to);
 			return -1;
 		}
 		free(p);
@@ -174,6 +165,7 @@ copy_to(struct session *s, const struct imap_seqset *set, bool uid,
 	}
 	if (copied > 0 && s->ddir != NULL)
 		mailbox_usage_add(s->ddir, s->home, bytes, copied);
+	imap_keywords_free(&to);
 	return copied;
 }
 

@@ -56,6 +56,7 @@ struct session {
 	enum imap_state state;
 	enum imap_wait wait;
 	bool tls, loopback, starttls_done, condstore;
+	unsigned kw_announced;      /* keywords in our last FLAGS list */
 	unsigned bad;
 	struct event *timer;
 	struct auth_query *aq;
@@ -183,12 +184,27 @@ void cmd_expunge(struct session *, const char *, struct imap_arg *, size_t,
     bool);
 void session_unselect(struct session *s);
 int expunge_deleted(struct session *s, const struct imap_seqset *uids);
+
+/* flags.c */
 void out_flags(struct session *s, const struct imap_msg *m);
+/* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for the folder. */
+void out_flag_lists(struct session *s);
+/* Both lists again if the folder's keywords grew since we sent them. */
+void flags_announce(struct session *s);
+#define FLAGS_BAD   (-1)        /* malformed: BAD */
+#define FLAGS_FULL  (-2)        /* no room for a new keyword: NO [LIMIT] */
+#define FLAGS_IOERR (-3)        /* tern-keywords unwritable */
+/* A flag or (flag list) into bits; keywords looked up in kw (dir's),
+ * added to it when create.  0 or FLAGS_*. */
+int parse_flag_list(const struct imap_arg *a, uint32_t *flags_r,
+    struct imap_keywords *kw, const char *dir, bool create);
+/* flags as bits of folder to_dir's keywords (added there as needed). */
+uint32_t flags_for_folder(uint32_t flags, const struct imap_keywords *from,
+    struct imap_keywords *to, const char *to_dir);
 
 /* cmd_append.c */
 void cmd_append(struct session *, const char *, struct imap_arg *, size_t,
     bool);
-int parse_flag_list(const struct imap_arg *a, uint32_t *flags_r);
 
 /* message.c: one message in memory, CRLF line ends */
 struct message {

@@ -401,6 +401,7 @@ session_update(struct session *s, bool expunges)
 	}
 	if (ch.nexpunged > 0)
 		mcache_prune(s);
+	flags_announce(s);
 	for (uint32_t k = 0; k < ch.nexpunged; k++)
 		out(s, "* %u EXPUNGE\r\n", ch.expunged[k] - k);
 	if (s->mb->count != before - ch.nexpunged) {

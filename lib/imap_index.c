@@ -61,6 +61,18 @@ imap_name_base_len(const char *name)
 	return c != NULL ? (size_t)(c - name) : strlen(name);
 }
 
+/* The bit of one flag letter (system or keyword); 0 for others. */
+static uint32_t
+letter_bit(char c)
+{
+	if (c >= 'a' && c < 'a' + IMAP_KW_MAX)
+		return IMAP_F_KW(c - 'a');
+	for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
+		if (c == letters[i].c)
+			return letters[i].bit;
+	return 0;
+}
+
 uint32_t
 imap_flags_from_name(const char *name)
 {
@@ -70,20 +82,22 @@ imap_flags_from_name(const char *name)
 	if (c == NULL)
 		return 0;
 	for (c += 3; *c != '\0'; c++)
-		for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
-			if (*c == letters[i].c)
-				f |= letters[i].bit;
+		f |= letter_bit(*c);
 	return f;
 }
 
+/* Sorted, as the maildir spec asks: upper case first, then a-z. */
 void
-imap_flags_letters(uint32_t flags, char out[8])
+imap_flags_letters(uint32_t flags, char out[IMAP_FLAG_LETTERS_MAX])
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
 		if (flags & letters[i].bit)
 			out[n++] = letters[i].c;
+	for (int i = 0; i < IMAP_KW_MAX; i++)
+		if (flags & IMAP_F_KW(i))
+			out[n++] = (char)('a' + i);
 	out[n] = '\0';
 }
 
@@ -111,7 +125,7 @@ name_with_flags(const char *name, uint32_t flags)
 {
 	size_t blen = imap_name_base_len(name);
 	const char *old = strstr(name, ":2,");
-	char sys[8];
+	char sys[IMAP_FLAG_LETTERS_MAX];
 	struct buf b;
 
 	buf_init(&b, blen + 16, 0);
@@ -126,7 +140,7 @@ name_with_flags(const char *name, uint32_t flags)
 	for (const char *s = sys; *s && n < sizeof(all) - 1; s++)
 		all[n++] = *s;
 	for (; *o && n < sizeof(all) - 1; o++)
-		if (strchr("DFRST", *o) == NULL && memchr(all, *o, n) == NULL)
+		if (letter_bit(*o) == 0 && memchr(all, *o, n) == NULL)
 			all[n++] = *o;
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && all[j - 1] > all[j]; j--) {
@@ -143,8 +157,8 @@ name_with_flags(const char *name, uint32_t flags)
 
 /* --- the lock and the list ------------------------------------------------ */
 
-static int
-list_lock(const char *dir)
+int
+imap_index_lock(const char *dir)
 {
 	char *path = xasprintf("%s/%s", dir, IMAP_UIDLIST_LOCK);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -160,8 +174,8 @@ list_lock(const char *dir)
 	return fd;
 }
 
-static void
-list_unlock(int fd)
+void
+imap_index_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);     /* drops the flock */
@@ -208,16 +222,11 @@ list_line(const char *s, const char *end, struct lent *e)
 		s++;
 	else
 		while (s < end && *s != ' ') {
-			bool known = false;
+			uint32_t bit = letter_bit(*s++);
 
-			for (size_t i = 0; i < 5; i++)
-				if (*s == letters[i].c) {
-					e->flags |= letters[i].bit;
-					known = true;
-				}
-			if (!known)
+			if (bit == 0)
 				return false;
-			s++;
+			e->flags |= bit;
 		}
 	if (s >= end || *s++ != ' ' || s >= end)
 		return false;
@@ -310,7 +319,7 @@ static void
 line_out(struct buf *b, uint32_t uid, uint64_t ms, uint32_t flags,
     const char *base, size_t blen)
 {
-	char f[8];
+	char f[IMAP_FLAG_LETTERS_MAX];
 
 	imap_flags_letters(flags & IMAP_F_STORED, f);
 	buf_printf(b, "%u %llu %s ", uid, (unsigned long long)ms,
@@ -590,10 +599,11 @@ imap_mbox_sync(struct imap_mbox *mb, struct imap_changes *ch, bool force,
 		memset(ch, 0, sizeof(*ch));
 	if (!force && sync_unchanged(mb))
 		return 0;
-	if ((lockfd = list_lock(mb->dir)) < 0) {
+	if ((lockfd = imap_index_lock(mb->dir)) < 0) {
 		*error_r = "cannot lock the folder";
 		return -1;
 	}
+	imap_keywords_load(&mb->kw, mb->dir);
 	buf_init(&pool, mb->pool.len + 4096, 0);
 	buf_init(&add, 256, 0);
 	memset(&l, 0, sizeof(l));
@@ -706,7 +716,7 @@ imap_mbox_sync(struct imap_mbox *mb, struct imap_changes *ch, bool force,
 	sync_remember(mb);
 	rc = 0;
 out:
-	list_unlock(lockfd);
+	imap_index_unlock(lockfd);
 	buf_release(&pool);
 	buf_release(&add);
 	ulist_release(&l);
@@ -742,6 +752,7 @@ imap_mbox_free(struct imap_mbox **mbp)
 	free(mb->dir);
 	free(mb->msgs);
 	buf_release(&mb->pool);
+	imap_keywords_free(&mb->kw);
 	xfree(mbp);
 }
 
@@ -851,7 +862,7 @@ imap_mbox_flush_modseq(struct imap_mbox *mb)
 		ndirty = 0;
 		return 0;
 	}
-	if ((fd = list_lock(mb->dir)) < 0)
+	if ((fd = imap_index_lock(mb->dir)) < 0)
 		return -1;
 	if (list_read(mb->dir, &l) == 0 && l.exists) {
 		uint64_t hms = l.hms > mb->highestmodseq ? l.hms :
@@ -873,7 +884,7 @@ imap_mbox_flush_modseq(struct imap_mbox *mb)
 		buf_release(&add);
 	}
 	ulist_release(&l);
-	list_unlock(fd);
+	imap_index_unlock(fd);
 	ndirty = 0;
 	dirty_mb = NULL;
 	if (adirty > 1024) {
@@ -974,7 +985,7 @@ place(const char *dir, const char *src, bool link_it, const char *name,
 	char *to = xasprintf("%s/cur/%s", dir, name);
 	int fd, rc;
 
-	if ((fd = list_lock(dir)) < 0) {
+	if ((fd = imap_index_lock(dir)) < 0) {
 		free(to);
 		return -1;
 	}
@@ -982,7 +993,7 @@ place(const char *dir, const char *src, bool link_it, const char *name,
 	free(to);
 	if (rc == 0)
 		rc = add_locked(dir, name, flags, uid_r, uv_r);
-	list_unlock(fd);
+	imap_index_unlock(fd);
 	if (rc == -2)
 		rc = add_by_sync(dir, name, uid_r, uv_r);
 	return rc;
@@ -994,7 +1005,7 @@ imap_mbox_deliver(const char *dir, const char *tmp_path, size_t size_lf,
     uint32_t *uidvalidity_r)
 {
 	const char *base = strrchr(tmp_path, '/') + 1;
-	char f[8];
+	char f[IMAP_FLAG_LETTERS_MAX];
 	char *name;
 	int rc;
 
@@ -1016,7 +1027,7 @@ imap_mbox_copy_in(const char *dir, const char *src_path,
     uint32_t *uidvalidity_r)
 {
 	char *base = unique_base();
-	char f[8];
+	char f[IMAP_FLAG_LETTERS_MAX];
 	long long s = imap_name_size(src_name, 'S');
 	long long w = imap_name_size(src_name, 'W');
 	struct buf nb;

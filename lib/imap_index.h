@@ -17,9 +17,8 @@
  *                      list and assigns UIDs: two never hand out one UID.
  *
  * Flags live in the file names (":2,<letters>", letters sorted: D draft,
- * F flagged, R answered, S seen, T deleted), so other maildir tools agree.
- * Keywords are not supported yet (letters a-z in names are kept but not
- * shown).  A sync moves new/ files to cur/ (adding ":2,"), reads cur/ and
+ * F flagged, R answered, S seen, T deleted, then a-z for the folder's
+ * keywords, see imap_keywords.h), so other maildir tools agree.  A sync moves new/ files to cur/ (adding ":2,"), reads cur/ and
  * the list, gives every file without a UID the next one (in name order:
  * maildir names start with the delivery time), and gives a message whose
  * flags differ from its last line a new MODSEQ.
@@ -41,6 +40,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "imap_keywords.h"
 
 #define IMAP_UIDLIST "tern-uidlist"
 #define IMAP_UIDLIST_LOCK "tern-uidlist.lock"
@@ -52,7 +52,12 @@
 #define IMAP_F_SEEN     0x08u
 #define IMAP_F_DRAFT    0x10u
 #define IMAP_F_RECENT   0x20u    /* this session's view only */
-#define IMAP_F_STORED   0x1fu    /* the ones in file names */
+#define IMAP_F_SYSTEM   0x1fu    /* \Answered ... \Draft */
+/* Keyword i of the folder (letter 'a' + i), 0 <= i < IMAP_KW_MAX. */
+#define IMAP_F_KW(i)    (0x40u << (i))
+#define IMAP_F_KEYWORDS 0xffffffc0u
+#define IMAP_F_STORED   (IMAP_F_SYSTEM | IMAP_F_KEYWORDS)   /* in names */
+#define IMAP_FLAG_LETTERS_MAX 32     /* "DFRST" + a-z + NUL */
 
 struct imap_msg {
 	uint32_t uid;
@@ -69,6 +74,7 @@ struct imap_mbox {
 	struct imap_msg *msgs;      /* by ascending uid */
 	uint32_t count, alloc;
 	struct buf pool;
+	struct imap_keywords kw;    /* names of the letters a-z, from sync */
 	/* what the last full sync saw, to skip one when nothing changed */
 	struct timespec m_new, m_cur;
 	long long list_size;
@@ -139,12 +145,18 @@ int imap_mbox_copy_in(const char *dir, const char *src_path,
     const char *src_name, uint32_t flags, uint32_t *uid_r,
     uint32_t *uidvalidity_r);
 
+/* The folder's uidlist lock (flock on tern-uidlist.lock), for other
+ * files kept under it (tern-keywords): an fd for imap_index_unlock, or
+ * -1 (errno). */
+int imap_index_lock(const char *dir);
+void imap_index_unlock(int fd);
+
 /* Create the maildir folder layout (dir, cur, new, tmp).  0 or -1. */
 int imap_maildir_create(const char *dir);
 
 /* Flag letters <-> bits. */
 uint32_t imap_flags_from_name(const char *name);
-void imap_flags_letters(uint32_t flags, char out[8]);
+void imap_flags_letters(uint32_t flags, char out[IMAP_FLAG_LETTERS_MAX]);
 /* The base name: up to the ':' of ":2,". */
 size_t imap_name_base_len(const char *name);
 /* W= (or, failing that, S=) of a maildir name; -1 when absent. */
