@@ -34,21 +34,15 @@ import multiprocessing
 import os
 import pwd
 import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tern import Instance, BIN, free_port, wait_for   # noqa: E402
+from tern import Instance, BIN                          # noqa: E402
 import authmaps                                         # noqa: E402
+from dovecot import (PASSWORD, ROUNDS, Dovecot, ensure_dovecot,  # noqa
+                     fill_maildir)
 
-PASSWORD = "Bench-pw-1"
-# SHA-512-crypt at its lowest cost: Dovecot's cache keeps the hash and
-# verifies every login again, Tern's auth caches verified logins; a cheap
-# hash keeps the comparison about the POP3 servers.
-ROUNDS = 1000
 DEADLINE = [0.0]
 
 
@@ -153,157 +147,6 @@ def big_session(port, user):
     return time.monotonic() - t0
 
 
-# --- the mail ---------------------------------------------------------------
-def message(i, size):
-    head = ("From: bench@example.org\nTo: someone@example.com\n"
-            "Subject: bench message %d\nMessage-ID: <%d@bench>\n\n" % (i, i))
-    line = b"The quick brown fox jumps over the lazy dog, %d times. ok\n"
-    body, n = [], 0
-    while n < size:
-        ln = line % n
-        body.append(ln)
-        n += len(ln)
-    return head.encode() + b"".join(body)
-
-
-def fill_maildir(path, owner, nmsgs, sizes=None):
-    for sub in ("tmp", "new", "cur"):
-        os.makedirs(os.path.join(path, sub), exist_ok=True)
-    for i in range(nmsgs):
-        data = message(i, sizes[i % len(sizes)]) if sizes else \
-            b"Subject: s%d\n\nx\n" % i
-        name = "%d.M%dP1Q%d.bench,S=%d,W=%d:2," % (
-            1600000000 + i, i, i, len(data), len(data) + data.count(b"\n"))
-        fd = os.open(os.path.join(path, "cur", name),
-                     os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, data)
-        os.close(fd)
-    if owner:
-        for root, dirs, files in os.walk(os.path.dirname(path)):
-            for n in dirs + files:
-                os.chown(os.path.join(root, n), *owner)
-        os.chown(os.path.dirname(path), *owner)
-
-
-# --- Dovecot ----------------------------------------------------------------
-def ensure_dovecot():
-    if shutil.which("dovecot"):
-        return True
-    if os.geteuid() != 0:
-        print("dovecot-pop3d is not installed (run as root to install it)")
-        return False
-    # Keep the package from starting a system-wide Dovecot.
-    policy = "/usr/sbin/policy-rc.d"
-    made = not os.path.exists(policy)
-    if made:
-        with open(policy, "w") as f:
-            f.write("#!/bin/sh\nexit 101\n")
-        os.chmod(policy, 0o755)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    try:
-        cmd = ["apt-get", "install", "-y", "-q", "dovecot-pop3d"]
-        if subprocess.run(cmd, env=env).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env)
-            subprocess.run(cmd, env=env)
-    finally:
-        if made:
-            os.unlink(policy)
-    return shutil.which("dovecot") is not None
-
-
-DOVECOT_CONF = """\
-protocols = pop3
-listen = 127.0.0.1
-base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-info_log_path = /dev/null
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-auth_cache_size = 10M
-mail_location = maildir:{mail}/%d/%n
-mail_uid = {uid}
-mail_gid = {gid}
-first_valid_uid = 1
-pop3_uidl_format = %f
-passdb {{
-  driver = passwd-file
-  args = scheme=CRYPT username_format=%u {d}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={d}/home/%d/%n allow_all_users=yes
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = {port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-  service_count = 0
-  process_min_avail = 2
-}}
-service pop3 {{
-  service_count = 0
-  process_min_avail = 2
-}}
-service anvil {{
-  chroot =
-}}
-"""
-
-
-class Dovecot:
-    def __init__(self, mail, users, owner):
-        self.d = tempfile.mkdtemp(prefix="tern-bench-dovecot-")
-        os.chmod(self.d, 0o755)
-        self.port = free_port()
-        uid, gid = owner or (os.getuid(), os.getgid())
-        os.makedirs(os.path.join(self.d, "home"))
-        if owner:
-            os.chown(os.path.join(self.d, "home"), *owner)
-        h = authmaps.hash_password(PASSWORD, "$6$", ROUNDS)
-        with open(os.path.join(self.d, "passwd"), "w") as f:
-            for u in users:
-                f.write("%s:%s\n" % (u, h))
-        self.conf = os.path.join(self.d, "dovecot.conf")
-        with open(self.conf, "w") as f:
-            f.write(DOVECOT_CONF.format(d=self.d, mail=mail, uid=uid,
-                                        gid=gid, port=self.port))
-        self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT)
-
-        def up():
-            if self.proc.poll() is not None:
-                raise RuntimeError("dovecot exited: " + self.log())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 1).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, timeout=30, what="dovecot to listen")
-
-    def log(self):
-        try:
-            with open(os.path.join(self.d, "dovecot.log")) as f:
-                return f.read()[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.d, ignore_errors=True)
-
-
 # --- main -------------------------------------------------------------------
 def measure(name, port, a, users, big_user):
     r = {}
@@ -371,8 +214,10 @@ def main():
         results["tern"] = measure("tern", inst.port("pop3"), a, users,
                                   big_user)
         inst.stop()
-        if ensure_dovecot() and time.monotonic() < DEADLINE[0]:
-            dovecot = Dovecot(mail, every, owner)
+        if ensure_dovecot("pop3") and time.monotonic() < DEADLINE[0]:
+            dovecot = Dovecot("pop3", mail, every, owner, extra=(
+                "service pop3 {\n  service_count = 0\n"
+                "  process_min_avail = 2\n}\n"))
             results["dovecot"] = measure("dovecot", dovecot.port, a, users,
                                          big_user)
     finally:

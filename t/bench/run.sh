@@ -19,6 +19,9 @@ python3 "$here/auth_bench.py" --count 300 --cache 0 --limit 60
 echo "== pop3 (issue #7): pop3d beside Dovecot's pop3d, same maildirs"
 python3 "$here/pop3_bench.py" --limit 300
 
+echo "== imap (issue #8): mixed workload and idle memory, beside Dovecot"
+python3 "$here/imap_bench.py" --limit 300
+
 echo "== queue (issue #5): start on a spool of 1,000,000 messages"
 python3 "$here/queue_restart.py" --count 1000000 --run 30
 echo "-- kill -9 of the queue and the agents during 5,000 messages"
