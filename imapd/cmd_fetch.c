@@ -47,6 +47,7 @@ struct fetch {
 	struct fitem *v;
 	size_t n;
 	bool need_body, need_struct, sets_seen;
+	bool need_whole;            /* more than the header is asked for */
 };
 
 /* One message while its FETCH line is written. */
@@ -74,6 +75,9 @@ fetch_add(struct fetch *f, enum fkind k)
 	f->v[f->n].kind = k;
 	if (k == F_ENVELOPE || k == F_BODY || k == F_BODYSTRUCTURE)
 		f->need_struct = true;
+	/* ENVELOPE comes from the header alone; the others need it all */
+	if (k == F_BODY || k == F_BODYSTRUCTURE)
+		f->need_whole = true;
 	return &f->v[f->n++];
 }
 
@@ -86,6 +90,8 @@ fetch_add_section(struct fetch *f, enum mime_section_text text, bool peek)
 	it->sec.part = xstrdup("");
 	it->sec.text = text;
 	f->need_body = true;
+	if (text != MIME_SECTION_HEADER)
+		f->need_whole = true;
 	if (!peek)
 		f->sets_seen = true;
 	return it;
@@ -111,6 +117,7 @@ parse_number(const char *p, size_t *n_r)
 static int
 parse_section(struct fetch *f, const char *s, bool peek)
 {
+	bool whole = f->need_whole;      /* before this item said "all" */
 	struct fitem *it = fetch_add_section(f, MIME_SECTION_NONE, peek);
 	const char *open = strchr(s, '['), *close = strrchr(s, ']'), *err;
 	const char *after, *p;
@@ -121,6 +128,10 @@ parse_section(struct fetch *f, const char *s, bool peek)
 	if (mime_section_parse(open + 1, (size_t)(close - open - 1), &it->sec,
 	    &err) < 0)
 		return -1;
+	f->need_whole = whole || it->sec.part[0] != '\0' ||
+	    (it->sec.text != MIME_SECTION_HEADER &&
+	    it->sec.text != MIME_SECTION_FIELDS &&
+	    it->sec.text != MIME_SECTION_FIELDS_NOT);
 	after = close + 1;
 	if (*after == '<') {
 		/* partial = "<" number "." nz-number ">" */
@@ -319,7 +330,7 @@ fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
 
 	buf_init(&fm.scratch, 0, 0);
 	if (load) {
-		if (message_load(s, i, &fm.m) < 0) {
+		if (message_load(s, i, &fm.m, !f->need_whole) < 0) {
 			message_release(&fm.m);
 			buf_release(&fm.scratch);
 			return false;

@@ -20,7 +20,7 @@ struct sctx {
 	struct session *s;
 	uint32_t i;
 	bool loaded, failed;
-	struct message m;
+	struct message m;           /* its header, or all once body keys ask */
 };
 
 static time_t
@@ -66,14 +66,31 @@ ci_contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
 	return false;
 }
 
+/* The message read for c: its header at least, all of it when whole. */
+static bool
+load_part(struct sctx *c, bool whole)
+{
+	if (c->loaded && !c->failed && whole && !c->m.whole) {
+		message_release(&c->m);
+		c->loaded = false;
+	}
+	if (!c->loaded) {
+		c->loaded = true;
+		c->failed = message_load(c->s, c->i, &c->m, !whole) < 0;
+	}
+	return !c->failed;
+}
+
 static bool
 load(struct sctx *c)
 {
-	if (!c->loaded) {
-		c->loaded = true;
-		c->failed = message_load(c->s, c->i, &c->m) < 0;
-	}
-	return !c->failed;
+	return load_part(c, true);
+}
+
+static bool
+load_header(struct sctx *c)
+{
+	return load_part(c, false);
 }
 
 /* needle in the value as written or with its encoded words decoded. */
@@ -96,7 +113,7 @@ header_value_has(const char *v, const char *needle, size_t nlen)
 static bool
 header_has(struct sctx *c, const char *field, const char *needle)
 {
-	if (!load(c))
+	if (!load_header(c))
 		return false;
 	char *v = header_get(c->m.data.data, c->m.hdr_len, field);
 	bool r = v != NULL && header_value_has(v, needle, strlen(needle));
@@ -112,7 +129,7 @@ sent_day(struct sctx *c)
 	char *v;
 	time_t t = -1;
 
-	if (!load(c) || (v = header_get(c->m.data.data, c->m.hdr_len,
+	if (!load_header(c) || (v = header_get(c->m.data.data, c->m.hdr_len,
 	    "Date")) == NULL)
 		return -1;
 	const char *p = strchr(v, ',') ? strchr(v, ',') + 1 : v;
@@ -268,7 +285,7 @@ skey(struct sctx *c, struct imap_arg *a, size_t n, size_t *k, bool uid,
 		if (*k >= n || !imap_arg_astring(&a[*k]))
 			return -1;
 		struct imap_arg *val = &a[(*k)++];
-		if (!load(c)) {
+		if (!load_header(c)) {
 			*r = 0;
 			return 0;
 		}

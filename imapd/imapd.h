@@ -208,10 +208,14 @@ void cmd_append(struct session *, const char *, struct imap_arg *, size_t,
 
 /* message.c: one message in memory, CRLF line ends */
 struct message {
-	struct buf data;        /* the whole message, CRLF */
+	struct buf data;        /* the message (or its header), CRLF */
 	size_t hdr_len;         /* the header with its blank line */
+	bool whole;             /* data is the whole message */
 };
-int message_load(struct session *s, uint32_t i, struct message *m);
+/* Read message i; header_only: stop after the header's blank line (a
+ * message without one is read whole).  0 or -1. */
+int message_load(struct session *s, uint32_t i, struct message *m,
+    bool header_only);
 void message_release(struct message *m);
 uint32_t message_size(struct session *s, uint32_t i);
 time_t message_date(struct session *s, uint32_t i);

@@ -3,8 +3,9 @@
  * CRLF line ends (files keep LF, as every maildir reader expects), its
  * header fields, sizes and dates; sequence-set arguments.
  *
- * XXX a message is read whole for FETCH and SEARCH; fine for mail sizes,
- * a streaming reader would keep big attachments out of memory.
+ * FETCH and SEARCH read only the header when that is all they need;
+ * otherwise the message is read whole (XXX a streaming reader would keep
+ * big attachments out of memory).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,44 +28,89 @@ open_msg(struct session *s, uint32_t i)
 	return fd;
 }
 
+/* Append p[0..n) with every bare LF made CRLF; *prev is the byte before
+ * p (the last one appended). */
+static void
+append_crlf(struct buf *b, const char *p, size_t n, char *prev)
+{
+	const char *end = p + n;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL) {
+			buf_append(b, p, (size_t)(end - p));
+			*prev = end[-1];
+			return;
+		}
+		bool cr = nl > p ? nl[-1] == '\r' : *prev == '\r';
+		buf_append(b, p, (size_t)(nl - p));
+		buf_append(b, cr ? "\n" : "\r\n", cr ? 1 : 2);
+		*prev = '\n';
+		p = nl + 1;
+	}
+}
+
+/* Where the header ends (after its blank line) in d[0..len), or 0. */
+static size_t
+header_end(const char *d, size_t len, size_t from)
+{
+	if (len >= 2 && memcmp(d, "\r\n", 2) == 0)
+		return 2;
+	from = from > 3 ? from - 3 : 0;
+	const char *e = len > from ? memmem(d + from, len - from, "\r\n\r\n", 4) :
+	    NULL;
+
+	return e != NULL ? (size_t)(e - d) + 4 : 0;
+}
+
 int
-message_load(struct session *s, uint32_t i, struct message *m)
+message_load(struct session *s, uint32_t i, struct message *m,
+    bool header_only)
 {
 	char b[65536];
 	ssize_t r;
 	int fd = open_msg(s, i);
 	char prev = 0;
+	struct stat st;
+	size_t end = 0;
 
-	buf_init(&m->data, 4096, 0);
+	/* a header is rarely over a few KB: read that much at a time */
+	size_t chunk = header_only ? 8192 : sizeof(b), hint = 4096;
+
+	/* whole: room for the CRLFs of 60-byte lines, to allocate once */
+	if (!header_only && fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    st.st_size < 256 * 1024 * 1024)
+		hint = (size_t)st.st_size + (size_t)st.st_size / 30 + 16;
+	buf_init(&m->data, header_only ? chunk + 512 : hint, 0);
 	m->hdr_len = 0;
+	m->whole = !header_only;
 	if (fd < 0)
 		return -1;
-	while ((r = read(fd, b, sizeof(b))) != 0) {
+	while ((r = read(fd, b, chunk)) != 0) {
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			close(fd);
 			return -1;
 		}
-		size_t start = 0;
-		for (size_t k = 0; k < (size_t)r; k++) {
-			if (b[k] == '\n' && (k > 0 ? b[k - 1] : prev) != '\r') {
-				buf_append(&m->data, b + start, k - start);
-				buf_append(&m->data, "\r\n", 2);
-				start = k + 1;
-			}
+		size_t before = m->data.len;
+
+		append_crlf(&m->data, b, (size_t)r, &prev);
+		if (header_only &&
+		    (end = header_end(m->data.data, m->data.len, before)) > 0) {
+			m->data.len = end;
+			break;
 		}
-		buf_append(&m->data, b + start, (size_t)r - start);
-		prev = b[r - 1];
 	}
 	close(fd);
-	const char *e = memmem(m->data.data, m->data.len, "\r\n\r\n", 4);
-	if (m->data.len >= 2 && memcmp(m->data.data, "\r\n", 2) == 0)
-		m->hdr_len = 2;
-	else
-		m->hdr_len = e != NULL ? (size_t)(e - m->data.data) + 4 :
-		    m->data.len;
-	if (m->data.len < (size_t)UINT32_MAX)
+	if (end == 0) {
+		/* read to the end: the whole message, header or not */
+		m->whole = true;
+		end = header_end(m->data.data, m->data.len, 0);
+	}
+	m->hdr_len = end > 0 ? end : m->data.len;
+	if (m->whole && m->data.len < (size_t)UINT32_MAX)
 		s->mb->msgs[i].size = (uint32_t)m->data.len;
 	return 0;
 }
@@ -89,7 +135,7 @@ message_size(struct session *s, uint32_t i)
 		mm->size = (uint32_t)w;
 		return mm->size;
 	}
-	if (message_load(s, i, &m) == 0)
+	if (message_load(s, i, &m, false) == 0)
 		mm->size = (uint32_t)m.data.len;
 	message_release(&m);
 	return mm->size;

@@ -369,6 +369,49 @@ with inst:
         res, t = r.responses("FETCH 1 (%s)" % what)
         ok(t.startswith("a BAD") and not res, "BAD for %s: %s" % (what, t))
 
+    # Header-only reads (FETCH of header sections, SEARCH of header
+    # keys read no further than the blank line): a header over the read
+    # size, a blank line that falls on the read boundary, a message with
+    # no body at all, and one with no blank line.
+    c.create("Hdr")
+    big = b"".join(b"Received: from relay%d.example by mx.example; "
+                   b"Mon, 7 Feb 2022 21:52:25 +0000\n" % k
+                   for k in range(300))
+    big += b"Subject: big header\n\nthe body\n"
+    pad = b"X-Pad: " + b"p" * (8192 - 7 - 1 - len(b"Subject: edge\n")) + \
+        b"\nSubject: edge\n"
+    edge = pad + b"\nbody after the edge\n"
+    nobody = b"Subject: no body\n\n"
+    noblank = b"Subject: no blank line\nX-Other: yes\n"
+    names = [imap.deliver(inst, m, folder="Hdr")
+             for m in (big, edge, nobody, noblank)]
+    r.cmd("SELECT Hdr")
+    for k, m in enumerate((big, edge, nobody, noblank), 1):
+        want = crlf(m.split(b"\n\n", 1)[0] + b"\n\n") if b"\n\n" in m \
+            else crlf(m)
+        g, t = fetch(r, "FETCH %d (BODY.PEEK[HEADER])" % k)
+        is_(imap.unliteral(g[k]["BODY[HEADER]"]), want,
+            "header-only FETCH, message %d (%d bytes)" % (k, len(m)))
+        g, t = fetch(r, "FETCH %d (BODY.PEEK[HEADER.FIELDS (Subject)] "
+                     "BODY.PEEK[TEXT])" % k)
+        subj = [ln for ln in crlf(m).split(b"\r\n")
+                if ln.startswith(b"Subject:")][0]
+        is_(imap.unliteral(g[k]["BODY[HEADER.FIELDS (Subject)]"]),
+            subj + b"\r\n\r\n", "HEADER.FIELDS beside TEXT, message %d" % k)
+        body = crlf(m)[len(want):] if b"\n\n" in m else b""
+        is_(imap.unliteral(g[k]["BODY[TEXT]"]) if body else
+            g[k]["BODY[TEXT]"], body if body else b'""',
+            "TEXT still whole, message %d" % k)
+    res, t = r.responses('SEARCH SUBJECT "edge"')
+    ok(res and res[0].split()[2:] == [b"2"], "SEARCH on a header past "
+       "8 KB: %r" % res)
+    res, t = r.responses('SEARCH SUBJECT "big header"')
+    ok(res and res[0].split()[2:] == [b"1"], "SEARCH under 300 Received "
+       "lines: %r" % res)
+    res, t = r.responses('SEARCH BODY "after the edge"')
+    ok(res and res[0].split()[2:] == [b"2"], "SEARCH BODY reads on: %r" %
+       res)
+
     r.cmd("LOGOUT")
     r.close()
     c.logout()
