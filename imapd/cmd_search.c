@@ -14,6 +14,7 @@
 
 #include "imapd.h"
 #include "rfc2047.h"
+#include "utf8fold.h"
 #include "xalloc.h"
 
 struct sctx {
@@ -55,15 +56,11 @@ day_of(time_t t)
 	return timegm(&d);
 }
 
+/* Substring search ignoring case, beyond ASCII too (RFC 3501 6.4.4). */
 static bool
 ci_contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
-	if (nlen == 0)
-		return true;
-	for (size_t i = 0; i + nlen <= hlen; i++)
-		if (strncasecmp(hay + i, needle, nlen) == 0)
-			return true;
-	return false;
+	return utf8_contains_fold(hay, hlen, needle, nlen);
 }
 
 /* The message read for c: its header at least, all of it when whole. */

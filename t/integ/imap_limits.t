@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # imapd's limits and one semantic corner: RENAME INBOX (RFC 3501 6.3.5:
 # INBOX's messages move to the new folder, INBOX stays, empty); SEARCH
-# through RFC 2047 encoded words; max bad
+# through RFC 2047 encoded words, case folded beyond ASCII; max bad
 # commands ending in BYE; imap_max_connections across the service (BYE
 # for the next one); an oversized command line and a literal over
 # imap_max_literal refused before it is read; the command timeout (a
@@ -44,6 +44,12 @@ with inst:
     c.literal = "crème".encode()
     typ, data = c.search("UTF-8", "SUBJECT")
     is_(data[0], b"3", "SUBJECT with a Latin-1 Q word, searched in UTF-8")
+    c.literal = "CRÈME".encode()
+    typ, data = c.search("UTF-8", "SUBJECT")
+    is_(data[0], b"3", "case folded beyond ASCII: CRÈME finds crème")
+    c.literal = "ÉLODÉE".encode()
+    typ, data = c.search("UTF-8", "FROM")
+    is_(data[0], b"3", "and ÉLODÉE finds Élodée")
     c.literal = "lodée".encode()
     typ, data = c.search("UTF-8", "FROM")
     is_(data[0], b"3", "FROM with a UTF-8 B word")
