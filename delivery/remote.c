@@ -657,13 +657,29 @@ try_host(struct rjob *rj, const char *host, unsigned port)
 	return TX_NEXT;
 }
 
-static void
-by_relay(struct rjob *rj)
+static enum route_tls
+tls_policy(const char *name)
+{
+	if (name == NULL)
+		name = conf_str("smtp_out_tls");
+	return strcmp(name, "none") == 0 ? ROUTE_TLS_NONE :
+	    strcmp(name, "require") == 0 ? ROUTE_TLS_REQUIRE :
+	    strcmp(name, "verify") == 0 ? ROUTE_TLS_VERIFY :
+	    ROUTE_TLS_OPTIONAL;
+}
+
+/* One relay group's hosts, with its login and TLS policy. */
+static bool
+by_relay_group(struct rjob *rj, const struct djob_relay *g)
 {
 	size_t n;
-	char **items = conf_split_list(rj->dj->relay, &n);
+	char **items = conf_split_list(g->hosts, &n);
+	bool done = false;
 
-	for (size_t i = 0; i < n; i++) {
+	rj->tls = tls_policy(g->tls);
+	rj->user = g->user;
+	rj->password = g->password != NULL ? g->password : "";
+	for (size_t i = 0; i < n && !done; i++) {
 		struct route_addr a;
 		const char *why;
 
@@ -672,21 +688,24 @@ by_relay(struct rjob *rj)
 			    items[i], why);
 			continue;
 		}
-		if (try_host(rj, a.host, a.port) == TX_DONE) {
-			free(a.host);
-			conf_list_free(&items);
-			return;
-		}
+		done = try_host(rj, a.host, a.port) == TX_DONE;
 		free(a.host);
 	}
 	conf_list_free(&items);
-	{
-		char text[1100];
+	return done;
+}
 
-		snprintf(text, sizeof(text), "4.4.1 no relay host took the "
-		    "message: %s", rj->last);
-		set_all(rj, NULL, DJOB_DEFER, text);
-	}
+static void
+by_relay(struct rjob *rj)
+{
+	char text[1100];
+
+	for (size_t k = 0; k < rj->dj->nrelays; k++)
+		if (by_relay_group(rj, &rj->dj->relays[k]))
+			return;
+	snprintf(text, sizeof(text), "4.4.1 no relay host took the "
+	    "message: %s", rj->last);
+	set_all(rj, NULL, DJOB_DEFER, text);
 }
 
 static void
@@ -761,25 +780,19 @@ remote_run(struct djob *dj)
 	struct rjob rj = { .dj = dj };
 	const char *at = dj->nrcpts > 0 ? strrchr(dj->rcpts[0].addr, '@') :
 	    NULL;
-	const char *tls = dj->relay_tls != NULL ? dj->relay_tls :
-	    conf_str("smtp_out_tls");
 	struct stat st;
 
 	log_detail(LOG_DELIVERY, "%s: remote job: from=<%s> nrcpt=%zu "
-	    "attempt=%lld%s%s", dj->id, dj->sender, dj->nrcpts, dj->attempt,
-	    dj->relay != NULL ? " relay=" : "", dj->relay != NULL ?
-	    dj->relay : "");
+	    "attempt=%lld%s%s%s", dj->id, dj->sender, dj->nrcpts, dj->attempt,
+	    dj->nrelays > 0 ? " relay=" : "", dj->nrelays > 0 ?
+	    dj->relays[0].hosts : "", dj->nrelays > 1 ? " ..." : "");
 	if (at == NULL) {
 		set_all(&rj, NULL, DJOB_FAIL, "5.1.2 no domain in the address");
 		return;
 	}
 	rj.domain = at + 1;
-	rj.tls = strcmp(tls, "none") == 0 ? ROUTE_TLS_NONE :
-	    strcmp(tls, "require") == 0 ? ROUTE_TLS_REQUIRE :
-	    strcmp(tls, "verify") == 0 ? ROUTE_TLS_VERIFY :
-	    ROUTE_TLS_OPTIONAL;
-	rj.user = dj->relay_user;
-	rj.password = dj->relay_password != NULL ? dj->relay_password : "";
+	rj.tls = tls_policy(NULL);      /* by MX; relay groups set their own */
+	rj.password = "";
 	rj.connect_ms = conf_time_ms("smtp_out_connect_timeout");
 	rj.cmd_ms = conf_time_ms("smtp_out_timeout");
 	rj.fd = open(dj->path, O_RDONLY | O_CLOEXEC);
@@ -812,7 +825,7 @@ remote_run(struct djob *dj)
 	 * messages' body param); undeclared 8-bit bytes go on as they came,
 	 * as other MTAs do. */
 	rj.eightbit = dj->body != NULL && strcasecmp(dj->body, "7BIT") != 0;
-	if (dj->relay != NULL)
+	if (dj->nrelays > 0)
 		by_relay(&rj);
 	else
 		by_mx(&rj);

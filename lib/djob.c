@@ -40,10 +40,20 @@ djob_encode(const struct djob *j)
 	djob_add_opt(m, "ret", j->ret);
 	djob_add_opt(m, "body", j->body);
 	djob_add_opt(m, "smtputf8", j->smtputf8);
-	djob_add_opt(m, "relay", j->relay);
-	djob_add_opt(m, "relay_user", j->relay_user);
-	djob_add_opt(m, "relay_password", j->relay_password);
-	djob_add_opt(m, "relay_tls", j->relay_tls);
+	if (j->nrelays > 0)
+		ipc_msg_add_int(m, "nrelay", (long long)j->nrelays);
+	for (size_t k = 0; k < j->nrelays; k++) {
+		const struct djob_relay *r = &j->relays[k];
+
+		snprintf(key, sizeof(key), "relay_%zu", k);
+		ipc_msg_add_str(m, key, r->hosts);
+		snprintf(key, sizeof(key), "relay_user_%zu", k);
+		djob_add_opt(m, key, r->user);
+		snprintf(key, sizeof(key), "relay_password_%zu", k);
+		djob_add_opt(m, key, r->password);
+		snprintf(key, sizeof(key), "relay_tls_%zu", k);
+		djob_add_opt(m, key, r->tls);
+	}
 	ipc_msg_add_int(m, "nrcpt", (long long)j->nrcpts);
 	for (size_t i = 0; i < j->nrcpts; i++) {
 		snprintf(key, sizeof(key), "rcpt_%zu", i);
@@ -82,10 +92,26 @@ djob_decode(const struct ipc_msg *m, struct djob *j, const char **error_r)
 	j->ret = ipc_msg_get_str(m, "ret");
 	j->body = ipc_msg_get_str(m, "body");
 	j->smtputf8 = ipc_msg_get_str(m, "smtputf8");
-	j->relay = ipc_msg_get_str(m, "relay");
-	j->relay_user = ipc_msg_get_str(m, "relay_user");
-	j->relay_password = ipc_msg_get_str(m, "relay_password");
-	j->relay_tls = ipc_msg_get_str(m, "relay_tls");
+	long long nr = 0;
+	if (ipc_msg_get_str(m, "nrelay") != NULL &&
+	    (ipc_msg_get_int(m, "nrelay", &nr) < 0 || nr < 0 ||
+	    nr > DJOB_RELAY_MAX)) {
+		*error_r = "deliver frame has a bad nrelay";
+		return -1;
+	}
+	j->nrelays = (size_t)nr;
+	for (size_t k = 0; k < j->nrelays; k++) {
+		struct djob_relay *r = &j->relays[k];
+
+		r->hosts = djob_field(m, "relay_%zu", k);
+		r->user = djob_field(m, "relay_user_%zu", k);
+		r->password = djob_field(m, "relay_password_%zu", k);
+		r->tls = djob_field(m, "relay_tls_%zu", k);
+		if (r->hosts == NULL) {
+			*error_r = "deliver frame misses a relay";
+			return -1;
+		}
+	}
 	j->rcpts = xcalloc((size_t)n, sizeof(*j->rcpts));
 	j->nrcpts = (size_t)n;
 	for (size_t i = 0; i < j->nrcpts; i++) {

@@ -12,7 +12,10 @@
  *            recipient i: rcpt_<i>, notify_<i> and orcpt_<i> when given,
  *            plus envid, ret, body, smtputf8 when the envelope has them,
  *            and for remote jobs that routing.conf sends elsewhere than
- *            to the MX: relay, relay_user, relay_password, relay_tls.
+ *            to the MX: nrelay, and for each relay group k (a gateway or
+ *            a forwarded domain's server, in the order to try them):
+ *            relay_<k> (its hosts), relay_user_<k>, relay_password_<k>,
+ *            relay_tls_<k>.
  *   result:  nrcpt, and for each recipient i in the same order:
  *            status_<i> = ok | defer | fail, text_<i> = a diagnostic that
  *            starts with an enhanced status code ("5.1.1 user unknown"),
@@ -34,6 +37,16 @@
 
 enum djob_status { DJOB_OK, DJOB_DEFER, DJOB_FAIL };
 
+#define DJOB_RELAY_MAX 16
+
+/* One place routing.conf sends a remote job, with its own login. */
+struct djob_relay {
+	const char *hosts;      /* "host:port ..." in order */
+	const char *user, *password;    /* NULL: no login */
+	const char *tls;        /* none|optional|require|verify; NULL: the
+	                         * agent's smtp_out_tls */
+};
+
 struct djob_rcpt {
 	const char *addr;
 	const char *notify;     /* NULL when not given */
@@ -51,10 +64,9 @@ struct djob {
 	const char *sender;     /* "" for the null sender */
 	long long attempt;
 	const char *envid, *ret, *body, *smtputf8;   /* NULL when absent */
-	/* Remote jobs routed by routing.conf (NULL: by MX): the hosts to
-	 * use, "host:port ..." in order, a login and the TLS policy
-	 * (none, optional, require). */
-	const char *relay, *relay_user, *relay_password, *relay_tls;
+	/* Remote jobs routed by routing.conf (none: by MX). */
+	struct djob_relay relays[DJOB_RELAY_MAX];
+	size_t nrelays;
 	struct djob_rcpt *rcpts;
 	size_t nrcpts;
 };

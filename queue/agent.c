@@ -371,7 +371,6 @@ agent_job_send(struct qdu *d, struct aconn *ac, uint32_t *ri, uint32_t n,
 	struct timeval tv;
 	struct qjob *j = xcalloc(1, sizeof(*j));
 	const char *via = NULL;
-	char *relay;
 
 	j->d = d;
 	j->ac = ac;
@@ -396,14 +395,12 @@ agent_job_send(struct qdu *d, struct aconn *ac, uint32_t *ri, uint32_t n,
 		j->dj.rcpts[k].status = DJOB_DEFER;
 		r->inflight = true;
 	}
-	relay = route_fill(d, &j->dj, &via);
-	if (relay != NULL)
-		log_detail(QLOG, "%s: routed via %s (%s)", m->id, via, relay);
+	if (route_fill(d, &j->dj, &via) > 0)
+		log_detail(QLOG, "%s: routed via %s (%s%s)", m->id, via,
+		    j->dj.relays[0].hosts, j->dj.nrelays > 1 ? ", ..." : "");
 	msg = djob_encode(&j->dj);
 	/* The relay strings live in the frame now, not in the job. */
-	j->dj.relay = j->dj.relay_user = j->dj.relay_password =
-	    j->dj.relay_tls = NULL;
-	free(relay);
+	route_release(&j->dj);
 	ipc_conn_send(ac->c, msg);
 	ipc_msg_free(&msg);
 	j->timeout = evtimer_new(Q.base, agent_timeout_cb, j);

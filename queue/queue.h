@@ -251,10 +251,10 @@ void ctl_load_state(void);
 /* route.c */
 void route_config(void);
 void route_exit(void);
-/* The relay fields of remote job dj for unit d from routing.conf: the
- * malloc'd relay string to free once dj is encoded (NULL: by MX), and
- * the route's name for the log in *via_r. */
-char *route_fill(const struct qdu *d, struct djob *dj, const char **via_r);
+/* dj's relay groups for d (0: by MX); *via_r names the route for logs.
+ * route_release frees what it made, once the job is encoded. */
+size_t route_fill(const struct qdu *d, struct djob *dj, const char **via_r);
+void route_release(struct djob *dj);
 
 /* throttle.c */
 void qthrottle_init(void);

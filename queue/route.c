@@ -2,8 +2,8 @@
  * route - routing.conf (routing(5)) as the queue applies it: a remote
  * job for a forwarded domain goes to that domain's server, one whose
  * message priority a gateway covers goes to the gateways (in file
- * order), everything else by MX.  The agent gets the hosts in the job's
- * relay fields; the login and TLS policy are the first gateway's.
+ * order), everything else by MX.  The agent gets each gateway's hosts,
+ * login and TLS policy as one relay group of the job.
  *
  * Read at start and on every reload; a file with a mistake keeps the
  * previous table in force (adminctl check names the mistake).
@@ -62,36 +62,54 @@ route_tls_name(enum route_tls t)
 	    "require" : t == ROUTE_TLS_VERIFY ? "verify" : "optional";
 }
 
-char *
+/* A relay group for dj: hosts malloc'd (route_release frees them). */
+static void
+route_group(struct djob *dj, const struct route_addr *a, size_t n,
+    const char *user, const char *password, const char *tls)
+{
+	struct djob_relay *r = &dj->relays[dj->nrelays++];
+	struct buf b;
+
+	buf_init(&b, 128, 0);
+	route_addrs(&b, a, n);
+	r->hosts = buf_steal(&b);
+	/* buf_steal leaves b ready for reuse: release that too. */
+	buf_release(&b);
+	r->user = user;
+	r->password = password;
+	r->tls = tls;
+}
+
+size_t
 route_fill(const struct qdu *d, struct djob *dj, const char **via_r)
 {
-	const struct route_gateway *gw[16];
+	const struct route_gateway *gw[DJOB_RELAY_MAX];
 	const struct route_forward *f;
-	struct buf b;
 	size_t n;
-	char *relay;
 
 	*via_r = NULL;
+	dj->nrelays = 0;
 	if (R == NULL || d->dom == NULL)
-		return NULL;
-	buf_init(&b, 128, 0);
+		return 0;
 	if ((f = routing_forward(R, rdom_name(d->dom))) != NULL) {
-		route_addrs(&b, f->addrs, f->naddrs);
+		route_group(dj, f->addrs, f->naddrs, NULL, NULL, NULL);
 		*via_r = f->name;
-	} else if ((n = routing_gateways(R, msg_prio(d->m, d), gw, 16)) > 0) {
+	} else if ((n = routing_gateways(R, msg_prio(d->m, d), gw,
+	    DJOB_RELAY_MAX)) > 0) {
+		/* each gateway with its own login and TLS policy */
 		for (size_t i = 0; i < n; i++)
-			route_addrs(&b, gw[i]->addrs, gw[i]->naddrs);
-		dj->relay_user = gw[0]->auth_user;
-		dj->relay_password = gw[0]->auth_password;
-		dj->relay_tls = route_tls_name(gw[0]->tls);
+			route_group(dj, gw[i]->addrs, gw[i]->naddrs,
+			    gw[i]->auth_user, gw[i]->auth_password,
+			    route_tls_name(gw[i]->tls));
 		*via_r = gw[0]->name;
-	} else {
-		buf_release(&b);
-		return NULL;
 	}
-	/* buf_steal leaves b ready for reuse: release that too. */
-	relay = buf_steal(&b);
-	buf_release(&b);
-	dj->relay = relay;
-	return relay;
+	return dj->nrelays;
+}
+
+void
+route_release(struct djob *dj)
+{
+	for (size_t i = 0; i < dj->nrelays; i++)
+		free((char *)dj->relays[i].hosts);
+	dj->nrelays = 0;
 }

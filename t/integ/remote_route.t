@@ -3,7 +3,8 @@
 # domain goes to its server whatever DNS says (FEATURES SO-10); other
 # remote mail goes to the gateway for its priority, with AUTH PLAIN
 # inside STARTTLS (SO-08, SO-11); a second gateway takes over when the
-# first is down; mail no gateway covers goes by MX.  Nothing here needs
+# first is down; a second [gateway] section takes over with its own
+# login; mail no gateway covers goes by MX.  Nothing here needs
 # DNS except the last case.
 import base64
 import os
@@ -20,9 +21,9 @@ from smtppeer import Peer, port_free_on    # noqa: E402
 if not dnsmasq.available():
     skip_all("dnsmasq not installed")
 
-FWD, GW, GW2, MX, DEAD = ("127.0.0.2", "127.0.0.3", "127.0.0.6",
-                          "127.0.0.7", "127.0.0.4")
-port = port_free_on([FWD, GW, GW2, MX, DEAD])
+FWD, GW, GW2, MX, DEAD, GW3 = ("127.0.0.2", "127.0.0.3", "127.0.0.6",
+                               "127.0.0.7", "127.0.0.4", "127.0.0.8")
+port = port_free_on([FWD, GW, GW2, MX, DEAD, GW3])
 dns = dnsmasq.Dnsmasq(zones=["example"], args=[
     "--mx-host=bymx.example,mx.bymx.example,10",
     "--host-record=mx.bymx.example,%s" % MX]).start()
@@ -34,6 +35,8 @@ auth = base64.b64encode(b"\0tern\0s3cret").decode()
 pf = Peer(FWD, port).start()
 pg = Peer(GW, port, tls=cert, auth=auth).start()
 pg2 = Peer(GW2, port, tls=cert, auth=auth).start()
+auth3 = base64.b64encode(b"\0backup\0pw-two").decode()
+pg3 = Peer(GW3, port, tls=cert, auth=auth3).start()
 pm = Peer(MX, port).start()
 
 q = QInst(conf={"spool_retry_intervals": "1s 1s",
@@ -50,7 +53,10 @@ with open(q.path("routing.conf"), "w") as f:
             "domains = fwd.example\n\n"
             "[gateway]\nname = main\naddress = [%s]:%d, [%s]:%d\n"
             "priority = 1-5\nauth_user = tern\nauth_password = s3cret\n"
-            "tls = require\n" % (FWD, port, GW, port, GW2, port))
+            "tls = require\n\n"
+            "[gateway]\nname = backup\naddress = [%s]:%d\npriority = 1-5\n"
+            "auth_user = backup\nauth_password = pw-two\ntls = require\n"
+            % (FWD, port, GW, port, GW2, port, GW3, port))
 SENDER = "s@example.test"
 try:
     with q:
@@ -83,6 +89,17 @@ try:
         is_(pg2.transactions[0]["rcpts"], ["x@anywhere.example"],
             "first gateway down: the next one in the list")
 
+        # Every address of the first gateway down: the second section,
+        # logged in with its own user and password.
+        pg2.stop()
+        q.inject(["y@anywhere.example"], sender=SENDER,
+                 params=["priority=2"])
+        wait_for(lambda: pg3.transactions, what="the backup gateway")
+        is_(pg3.transactions[0]["rcpts"], ["y@anywhere.example"],
+            "the second [gateway] section takes it")
+        is_(pg3.auths, ["AUTH PLAIN " + auth3],
+            "with its own login, not the first gateway's")
+
         # An outbound address this host does not have: fall back once to
         # the system's choice (the reference's "primary IP").
         q.conf["smtp_out_address"] = "192.0.2.1"
@@ -102,7 +119,7 @@ try:
         ok(fell_back and pf.clients[-1] == "127.0.0.1",
            "bind failed: sent from the system's address, and logged")
 finally:
-    for p in (pf, pg2, pm):
+    for p in (pf, pg3, pm):
         p.stop()
     dns.stop()
 done()
