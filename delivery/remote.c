@@ -62,6 +62,7 @@ struct rjob {
 
 struct ehlo {
 	bool starttls, pipelining, eightbit, smtputf8, dsn, auth_plain;
+	bool chunking, binarymime;
 	unsigned long long size;
 };
 
@@ -306,6 +307,10 @@ ehlo_parse(const struct sreply *r, struct ehlo *e)
 			e->smtputf8 = true;
 		else if (strcasecmp(l, "DSN") == 0)
 			e->dsn = true;
+		else if (strcasecmp(l, "CHUNKING") == 0)
+			e->chunking = true;
+		else if (strcasecmp(l, "BINARYMIME") == 0)
+			e->binarymime = true;
 		else if (strncasecmp(l, "SIZE", 4) == 0 && (l[4] == ' ' ||
 		    l[4] == '\0'))
 			e->size = strtoull(l + 4, NULL, 10);
@@ -402,7 +407,32 @@ send_data(struct rjob *rj, struct sconn *c)
 	return sconn_write(c, bol ? ".\r\n" : "\r\n.\r\n", bol ? 3 : 5);
 }
 
-/* MAIL, RCPTs (pipelined when offered), DATA, the message. */
+/*
+ * A BINARYMIME message as one "BDAT <size> LAST" chunk (RFC 3030): the
+ * bytes exactly as the spool holds them, no dot-stuffing, no line-end
+ * changes (binary data has neither lines nor a terminator).
+ */
+static int
+send_bdat(struct rjob *rj, struct sconn *c)
+{
+	char in[65536];
+	off_t left = rj->size;
+	ssize_t n;
+
+	if (lseek(rj->fd, rj->dj->offset, SEEK_SET) < 0 ||
+	    sconn_cmd(c, "BDAT %lld LAST", (long long)rj->size) < 0)
+		return -1;
+	while (left > 0 && (n = read(rj->fd, in, left < (off_t)sizeof(in) ?
+	    (size_t)left : sizeof(in))) > 0) {
+		if (sconn_write(c, in, (size_t)n) < 0)
+			return -1;
+		left -= n;
+	}
+	return left == 0 ? 0 : -1;
+}
+
+/* MAIL, RCPTs (pipelined when offered), DATA and the message (BDAT for
+ * a BINARYMIME one). */
 static enum tx_end
 transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e,
     bool *healthy)
@@ -432,17 +462,19 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e,
 		free(ok);
 		return TX_DONE;
 	}
-	if (dj->body != NULL && strcasecmp(dj->body, "BINARYMIME") == 0) {
-		/* RFC 3030: binary data goes only by BDAT to a server that
-		 * offers BINARYMIME, which this agent does not speak yet;
-		 * DATA would have to mangle it. */
-		snprintf(text, sizeof(text), "5.6.3 a BINARYMIME message "
-		    "cannot be relayed to %s", c->peer);
+	bool binary = dj->body != NULL && strcasecmp(dj->body,
+	    "BINARYMIME") == 0;
+	if (binary && !(e->chunking && e->binarymime)) {
+		/* RFC 3030 3: binary data goes only by BDAT, only to a server
+		 * that offers BINARYMIME; DATA would mangle it. */
+		snprintf(text, sizeof(text), "5.6.3 %s does not offer "
+		    "BINARYMIME and CHUNKING, which this message needs",
+		    c->peer);
 		set_all(rj, NULL, DJOB_FAIL, text);
 		free(ok);
 		return TX_DONE;
 	}
-	if (rj->eightbit && !e->eightbit) {
+	if (rj->eightbit && !binary && !e->eightbit) {
 		/* RFC 6152 3: no 8-bit data to a server that did not offer
 		 * 8BITMIME; we do not convert, so the sender hears of it. */
 		snprintf(text, sizeof(text), "5.6.3 %s does not accept 8-bit "
@@ -454,7 +486,10 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e,
 	if (e->size > 0)
 		mp += (size_t)snprintf(mailparams + mp, sizeof(mailparams) - mp,
 		    " SIZE=%lld", (long long)rj->size);
-	if (rj->eightbit && e->eightbit)
+	if (binary)
+		mp += (size_t)snprintf(mailparams + mp, sizeof(mailparams) - mp,
+		    " BODY=BINARYMIME");
+	else if (rj->eightbit && e->eightbit)
 		mp += (size_t)snprintf(mailparams + mp, sizeof(mailparams) - mp,
 		    " BODY=8BITMIME");
 	if (dj->smtputf8 != NULL && strcmp(dj->smtputf8, "yes") == 0)
@@ -504,6 +539,15 @@ transaction(struct rjob *rj, struct sconn *c, const struct ehlo *e,
 				goto lost;
 	}
 	if (nok == 0) {
+		free(ok);
+		return TX_DONE;
+	}
+	if (binary) {
+		if (send_bdat(rj, c) < 0 || sconn_reply(c, &r) < 0)
+			goto lost;
+		said(text, sizeof(text), c, &r);
+		set_all(rj, ok, r.code / 100 == 2 ? DJOB_OK : r.code / 100 ==
+		    4 ? DJOB_DEFER : DJOB_FAIL, text);
 		free(ok);
 		return TX_DONE;
 	}

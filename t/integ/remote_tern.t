@@ -3,8 +3,10 @@
 # a second (found by MX through dnsmasq), over STARTTLS, with the
 # recipients of one domain in one transaction; the second instance's
 # spool holds the message with the first's headers intact and its own
-# Received line naming TLS.  Then 20 domains x 5 messages, each domain's
-# messages over as few connections as the agents allow (reuse).
+# Received line naming TLS.  A BINARYMIME message goes by BDAT, its bytes
+# (NULs, bare CR and LF, a CRLF.CRLF inside) arriving unchanged.  Then 20
+# domains x 5 messages, each domain's messages over as few connections as
+# the agents allow (reuse).
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixture"))
@@ -60,6 +62,22 @@ try:
                   "delivered (remote)" in l]
             ok(len(rc) == 2 and "said: 250 2.0.0" in rc[0],
                "the queue logged both delivered with the peer's 250")
+
+            # BINARYMIME by BDAT, byte for byte.
+            before = set(smtp.spool(b))
+            ids = q.inject(["alice@example.com"], sender="s@example.test",
+                           params=["body=BINARYMIME"], size=600,
+                           binary=True)
+            q.wait_gone(ids)
+            new = [m for k, m in smtp.spool(b).items() if k not in before]
+            is_(len(new), 1, "the BINARYMIME message arrived")
+            want = bytes(i % 256 for i in range(600)) + b"\r\n.\r\n\n.\n"
+            ok(new and new[0].body.endswith(want),
+               "its body byte for byte (NULs, bare CR/LF, CRLF.CRLF)")
+            is_(new[0].params.get("body") if new else None, "BINARYMIME",
+                "declared BODY=BINARYMIME")
+            ok("<<< BDAT 7" in b.log("smtp"),
+               "sent with BDAT")
 
             # 20 domains x 5 messages.
             before = len(smtp.spool(b))
