@@ -5,7 +5,8 @@
 # split across packets, LITERAL+, huge literals refused before they are
 # read, malformed sequence sets, NUL, over-long lines, too many bad
 # commands); a 50,000-message folder (SELECT time printed); kill -9 of
-# imapd in the middle of an APPEND leaves no partial message.
+# imapd in the middle of an APPEND leaves no partial message, and in the
+# middle of an EXPUNGE a consistent folder (same UIDVALIDITY and UIDs).
 import os
 import signal
 import sys
@@ -155,4 +156,43 @@ with inst:
     typ, data = c.search(None, 'SUBJECT "half"')
     is_(data[0], b"", "no partial message after kill -9")
     c.logout()
+
+    # kill -9 during EXPUNGE of 20,000 of Big's messages: whatever was
+    # unlinked is gone, the rest keep their UIDs, UIDVALIDITY stays.
+    def imapd_pids():
+        return [int(p) for p in inst.status()["imap"]["pids"].split(",")
+                if p]
+    r = raw_login(port)
+    got = r.cmd("SELECT Big", "s3")
+    uv = [ln for ln in got if "UIDVALIDITY" in ln][0].split()[3].rstrip("]")
+    r.cmd("STORE 1:20000 +FLAGS.SILENT (\\Deleted)", "d")
+    before = set(os.listdir(os.path.join(big, "cur")))
+    pids = imapd_pids()
+    r.send("x EXPUNGE\r\n")
+    # kill once the unlinking has begun (bounded: it ends by itself)
+    wait_for(lambda: len(os.listdir(os.path.join(big, "cur"))) <
+             len(before), what="the EXPUNGE to start")
+    for p in pids:
+        os.kill(p, signal.SIGKILL)
+    r.close()
+    wait_for(lambda: imapd_pids() and
+             all(p not in pids for p in imapd_pids()),
+             what="imapd restarted")
+    left = set(os.listdir(os.path.join(big, "cur")))
+    diag("EXPUNGE killed with %d of 20,000 files unlinked" %
+         (len(before) - len(left)))
+    r = raw_login(port)
+    got = r.cmd("SELECT Big", "s4")
+    ok("* %d EXISTS" % len(left) in got, "after the crash: as many "
+       "messages as files (%d)" % len(left))
+    ok(any("UIDVALIDITY %s]" % uv in ln for ln in got),
+       "UIDVALIDITY unchanged")
+    res = r.cmd("UID FETCH 20001:* (UID)", "u")
+    uids = sorted(int(ln.split("UID ")[1].rstrip(")")) for ln in res
+                  if ln.startswith("* ") and "FETCH (UID " in ln)
+    is_(uids, list(range(20001, 50001)), "the 30,000 kept their UIDs")
+    res = r.cmd("SEARCH DELETED", "sd")
+    n_del = len(res[0].split()) - 2
+    is_(n_del, len(left) - 30000, "the unexpunged ones still \\Deleted")
+    r.close()
 done()
