@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "imapd.h"
+#include "mime.h"
+#include "mime_text.h"
 #include "rfc2047.h"
 #include "utf8fold.h"
 #include "xalloc.h"
@@ -22,7 +24,19 @@ struct sctx {
 	uint32_t i;
 	bool loaded, failed;
 	struct message m;           /* its header, or all once body keys ask */
+	bool text_done;
+	struct buf text;            /* header and body as people read them */
+	size_t body_at;             /* where the body starts in text */
 };
+
+static void
+sctx_release(struct sctx *c)
+{
+	if (c->loaded)
+		message_release(&c->m);
+	if (c->text_done)
+		buf_release(&c->text);
+}
 
 static time_t
 parse_date(const char *s)
@@ -61,6 +75,30 @@ static bool
 ci_contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
 	return utf8_contains_fold(hay, hlen, needle, nlen);
+}
+
+/*
+ * The message as people read it, for BODY and TEXT: its header with
+ * encoded words decoded, then its text parts with transfer encodings
+ * undone and charsets in UTF-8 (lib/mime_text).  Made once per message,
+ * only when the raw bytes did not match.
+ */
+static const struct buf *
+search_text(struct sctx *c)
+{
+	if (!c->text_done) {
+		struct mime_msg *mm = mime_parse(c->m.data.data, c->m.data.len);
+		char *h = rfc2047_decode(c->m.data.data, c->m.hdr_len);
+
+		c->text_done = true;
+		buf_init(&c->text, c->m.data.len + 64, 0);
+		buf_append_str(&c->text, h);
+		c->body_at = buf_len(&c->text);
+		mime_text_utf8(mm, &c->text);
+		free(h);
+		mime_free(&mm);
+	}
+	return &c->text;
 }
 
 /* The message read for c: its header at least, all of it when whole. */
@@ -276,6 +314,17 @@ skey(struct sctx *c, struct imap_arg *a, size_t n, size_t *k, bool uid,
 		const char *h = c->m.data.data + (body ? c->m.hdr_len : 0);
 		size_t l = c->m.data.len - (body ? c->m.hdr_len : 0);
 		*r = ci_contains(h, l, v->s, v->len);
+		/* not as written: as read, if anything is encoded */
+		if (!*r && (ci_contains(c->m.data.data, c->m.data.len,
+		    "content-transfer-encoding", 25) || ci_contains(
+		    c->m.data.data, c->m.data.len, "charset", 7) ||
+		    ci_contains(c->m.data.data, c->m.hdr_len, "=?", 2))) {
+			const struct buf *t = search_text(c);
+			size_t from = body ? c->body_at : 0;
+
+			*r = ci_contains(buf_data(t) + from, buf_len(t) - from,
+			    v->s, v->len);
+		}
 		return 0;
 	}
 	if (strcasecmp(w, "HEADER") == 0) {
@@ -327,16 +376,14 @@ cmd_search(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 
 		while (k < n) {
 			if (skey(&c, a, n, &k, uid, &r) < 0) {
-				if (c.loaded)
-					message_release(&c.m);
+				sctx_release(&c);
 				buf_release(&res);
 				session_bad(s, tag, "Invalid search key");
 				return;
 			}
 			all = all && r;
 		}
-		if (c.loaded)
-			message_release(&c.m);
+		sctx_release(&c);
 		if (all) {
 			buf_printf(&res, " %u", uid ? s->mb->msgs[i].uid : i + 1);
 			if (s->mb->msgs[i].modseq > maxms)

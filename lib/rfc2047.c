@@ -103,6 +103,20 @@ to_utf8(const char *charset, const struct buf *in, struct buf *out)
 	return true;
 }
 
+bool
+rfc2047_charset_to_utf8(const char *charset, const char *s, size_t len,
+    struct buf *out)
+{
+	struct buf in;
+	bool ok;
+
+	buf_init(&in, len, 0);
+	buf_append(&in, s, len);
+	ok = to_utf8(charset, &in, out);
+	buf_release(&in);
+	return ok;
+}
+
 /* One "=?cs?e?text?=" at s (length n): decoded into out, or false. */
 static bool
 decode_word(const char *s, size_t n, struct buf *out)

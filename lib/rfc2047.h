@@ -11,9 +11,18 @@
 #ifndef TERN_RFC2047_H
 #define TERN_RFC2047_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The decoded form of s[0..len) (malloc'd, NUL-terminated). */
 char *rfc2047_decode(const char *s, size_t len);
+
+struct buf;
+
+/* s[0..len) in charset, appended to out as UTF-8 (a byte the charset
+ * lacks becomes U+FFFD).  False, nothing appended, when iconv does not
+ * know the charset.  Shared with lib/mime_text. */
+bool rfc2047_charset_to_utf8(const char *charset, const char *s, size_t len,
+    struct buf *out);
 
 #endif

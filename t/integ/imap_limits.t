@@ -58,6 +58,33 @@ with inst:
     typ, data = c.search(None, "SUBJECT", "cafe")
     is_(data[0], b"", "no false match")
 
+    # BODY and TEXT search the text as read: quoted-printable and base64
+    # undone, charsets made UTF-8; attachments are not text.
+    import base64
+    c.append("Old", None, None, (
+        b"Subject: parts\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"Un caf=C3=A9 cr=C3=A8me, tr=\r\nes bon\r\n--XX\r\n"
+        b"Content-Type: text/html; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" +
+        base64.encodebytes("<p>Gr\u00fc\u00dfe aus K\u00f6ln</p>".encode(
+            "iso-8859-1")).replace(b"\n", b"\r\n") +
+        b"--XX\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" +
+        base64.encodebytes(b"secret attachment words") .replace(
+            b"\n", b"\r\n") + b"--XX--\r\n"))
+    c.noop()
+    for key, what, want in (("BODY", "crème", b"4"),
+                            ("BODY", "tres bon", b"4"),
+                            ("TEXT", "CAFÉ", b"3 4"),
+                            ("BODY", "köln", b"4"),
+                            ("BODY", "attachment words", b"")):
+        c.literal = what.encode()
+        typ, data = c.search("UTF-8", key)
+        is_(data[0], want, "SEARCH %s %s in the decoded text" % (key, what))
+
     # --- a folder whose parent does not exist -----------------------------
     base = imap.maildir(inst)
     for sub in ("cur", "new", "tmp"):
