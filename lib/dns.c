@@ -207,6 +207,24 @@ mx_cmp(const void *a, const void *b)
 	return x->pref < y->pref ? -1 : x->pref > y->pref;
 }
 
+/* RFC 5321 5.1: hosts of equal preference in random order, so the load
+ * spreads over them; a fresh order at every call, cached or not. */
+static void
+mx_shuffle(struct dns_mx *mx, size_t n)
+{
+	for (size_t lo = 0, hi; lo < n; lo = hi) {
+		for (hi = lo + 1; hi < n && mx[hi].pref == mx[lo].pref; hi++)
+			;
+		for (size_t i = hi - 1; i > lo; i--) {
+			size_t j = lo + arc4random_uniform((uint32_t)(i - lo + 1));
+			struct dns_mx t = mx[i];
+
+			mx[i] = mx[j];
+			mx[j] = t;
+		}
+	}
+}
+
 enum dns_status
 dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
     char *err, size_t errlen)
@@ -224,6 +242,7 @@ dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
 	if (ce != NULL) {
 		*n_r = ce->n < max ? ce->n : max;
 		memcpy(out, ce->u.mx, *n_r * sizeof(*out));
+		mx_shuffle(out, *n_r);
 		return DNS_OK;
 	}
 	ans = dns_answer(domain, ns_t_mx, &msg, &st, &nodata, err, errlen);
@@ -268,6 +287,7 @@ dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
 		memcpy(ce->u.mx, out, n * sizeof(*out));
 		ce->n = n;
 	}
+	mx_shuffle(out, n);
 	return DNS_OK;
 }
 

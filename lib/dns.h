@@ -47,8 +47,8 @@ int dns_config(const char *const *servers, size_t n, int timeout_s,
     int tries, const char **why_r);
 
 /*
- * The MX hosts of domain, lowest preference first (equal ones in the
- * order served).  DNS_OK with *n_r = 0: the domain exists but has no MX
+ * The MX hosts of domain, lowest preference first (equal ones in a
+ * random order, new at each call: RFC 5321 5.1 spreads the load).  DNS_OK with *n_r = 0: the domain exists but has no MX
  * (deliver to its own address, RFC 5321 5.1).  err gets a reason for
  * logs and bounces when the status is not DNS_OK.
  */

@@ -7,7 +7,8 @@
 # domain's own address), null MX bounced at once (5.1.10), NXDOMAIN
 # deferred as 4.4.3 and bounced after spool_dns_bounce_attempts,
 # STARTTLS when offered, a peer's SIZE limit, a hung peer timed out,
-# and a connection kept for the next message to the same host.
+# a connection kept for the next message to the same host, and two MX
+# hosts of equal preference both used (RFC 5321 5.1).
 import email
 import os
 import re
@@ -37,6 +38,10 @@ dns = dnsmasq.Dnsmasq(zones=["example"], args=[
     "--mx-host=null.example,.,0",
     "--mx-host=hung.example,mx.hung.example,10",
     "--host-record=mx.hung.example,%s" % HUNG,
+    "--mx-host=eq.example,mx-a.eq.example,10",
+    "--mx-host=eq.example,mx-b.eq.example,10",
+    "--host-record=mx-a.eq.example,%s" % A,
+    "--host-record=mx-b.eq.example,%s" % B,
 ]).start()
 certdir = os.path.join(dns.dir, "cert")
 os.makedirs(certdir)
@@ -199,6 +204,16 @@ try:
         ok("4.4.1" in [l for l in q.qlog().splitlines() if ids[0] in l and
                        "deferred" in l][0], "hung peer: deferred 4.4.1")
         q.adminctl("spool", "delete", ids[0])
+
+        # Two MX hosts of preference 10: the load goes to both.
+        na, nb = len(pa.transactions), len(pb.transactions)
+        ids = []
+        for i in range(20):
+            ids += q.inject(["e%d@eq.example" % i], sender=SENDER)
+        q.wait_gone(ids, timeout=60)
+        da, db = len(pa.transactions) - na, len(pb.transactions) - nb
+        is_(da + db, 20, "20 messages to equal MX hosts delivered")
+        ok(da > 0 and db > 0, "both hosts used (%d and %d)" % (da, db))
 finally:
     for p in (pa, pb, ph):
         p.stop()
