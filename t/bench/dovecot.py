@@ -194,17 +194,3 @@ class Dovecot:
                 self.proc.wait()
         shutil.rmtree(self.d, ignore_errors=True)
 
-
-def pss_kb(pids):
-    """Sum of the proportional set sizes of pids, in KiB."""
-    total = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/smaps_rollup" % p) as f:
-                for ln in f:
-                    if ln.startswith("Pss:"):
-                        total += int(ln.split()[1])
-                        break
-        except OSError:
-            pass
-    return total

@@ -41,7 +41,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tern import Instance, BIN                          # noqa: E402
 import authmaps                                         # noqa: E402
 from dovecot import (PASSWORD, ROUNDS, Dovecot, ensure_dovecot,  # noqa
-                     fill_maildir, message, pss_kb)
+                     fill_maildir, message)
+from postfix import pss_of                              # noqa: E402
+
+
+def pss_kb(pids):
+    return pss_of(pids) / 1024
 
 DEADLINE = [0.0]
 APPEND_MSG = message(0, 2000).replace(b"\n", b"\r\n")
