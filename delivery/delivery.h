@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct maildir_batch;
+
 #include "accounts.h"
 #include "djob.h"
 #include "server.h"
@@ -98,6 +100,11 @@ struct job {
 	char **done;                    /* user keys given a copy */
 	size_t ndone, capdone;
 	time_t now;
+	/* Mailbox copies made durable together at the end of the job
+	 * (lib/maildir's batch); in_batch[i]: recipient i has one there. */
+	struct maildir_batch *batch;
+	bool *in_batch;
+	size_t cur;                     /* the recipient being resolved */
 };
 void job_run(struct djob *dj);
 bool job_done(const struct job *jb, const char *key);

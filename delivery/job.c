@@ -24,6 +24,7 @@
 
 #include "delivery.h"
 #include "log.h"
+#include "maildir.h"
 #include "xalloc.h"
 
 bool
@@ -99,11 +100,36 @@ job_rcpt(struct job *jb, size_t i)
 	struct djob_rcpt *r = &jb->dj->rcpts[i];
 	struct xrun x = { .jb = jb, .rcpt = i };
 
+	jb->cur = i;
 	resolve_rcpt(&x, r->addr);
 	job_outcome(&x);
-	log_msg(LOG_DELIVERY, "%s: to=<%s> status=%s (%s)", jb->dj->id,
-	    r->addr, djob_status_name(r->status), r->text);
 	xrun_release(&x);
+}
+
+/*
+ * The job's mailbox copies made durable at once (lib/maildir's batch:
+ * two syncfs calls for many copies instead of two fsyncs each).  If that
+ * fails nothing of it stays in any mailbox, and each recipient that had
+ * a copy there is deferred instead of delivered.
+ */
+static void
+job_commit(struct job *jb)
+{
+	struct djob *dj = jb->dj;
+	char *err = NULL;
+
+	if (maildir_batch_commit(jb->batch, &err) == 0)
+		return;
+	log_exc(LOG_DELIVERY, "%s: mailbox copies not made durable: %s",
+	    dj->id, err);
+	free(err);
+	for (size_t i = 0; i < dj->nrcpts; i++)
+		if (jb->in_batch[i] && dj->rcpts[i].status == DJOB_OK) {
+			free(dj->rcpts[i].queued);
+			dj->rcpts[i].queued = NULL;
+			djob_set(dj, i, DJOB_DEFER, "4.3.0 cannot write to "
+			    "the mailbox");
+		}
 }
 
 void
@@ -126,8 +152,17 @@ job_run(struct djob *dj)
 		}
 		return;
 	}
+	jb.batch = maildir_batch_new();
+	jb.in_batch = xcalloc(dj->nrcpts, sizeof(*jb.in_batch));
 	for (size_t i = 0; i < dj->nrcpts; i++)
 		job_rcpt(&jb, i);
+	job_commit(&jb);
+	for (size_t i = 0; i < dj->nrcpts; i++)
+		log_msg(LOG_DELIVERY, "%s: to=<%s> status=%s (%s)", dj->id,
+		    dj->rcpts[i].addr, djob_status_name(dj->rcpts[i].status),
+		    dj->rcpts[i].text);
+	maildir_batch_free(&jb.batch);
+	free(jb.in_batch);
 	for (size_t i = 0; i < jb.ndone; i++)
 		free(jb.done[i]);
 	free(jb.done);

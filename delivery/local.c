@@ -158,12 +158,15 @@ local_deliver(struct job *jb, const struct ldomain *d, const char *local,
 	st = DJOB_DEFER;
 	mm.prefix = prefix;
 	mm.prefix_len = strlen(prefix);
+	mm.batch = jb->batch;
 	mm.fd = dmsg_open(&jb->msg, &err);
 	if (mm.fd < 0 || maildir_deliver(udir, &mm, &err) < 0) {
 		log_exc(LOG_DELIVERY, "%s: <%s>: %s", jb->dj->id, key, err);
 		*text_r = xstrdup("4.3.0 cannot write to the mailbox");
 		goto out;
 	}
+	if (jb->batch != NULL)
+		jb->in_batch[jb->cur] = true;
 	log_detail(LOG_DELIVERY, "%s: <%s>: delivered to %s/new/%s",
 	    jb->dj->id, key, udir, mm.name);
 	local_account(jb, d, key, udir, ddir, quota, dlimit, &uu, &du,

@@ -305,6 +305,9 @@ x_local(struct xrun *x, const struct ldomain *d, const char *local,
 	/* A copy made already ends the walk: also what stops users who
 	 * forward to each other (and keep copies) going round. */
 	if (job_done(x->jb, key)) {
+		/* that copy may still wait in the job's batch */
+		if (x->jb->batch != NULL)
+			x->jb->in_batch[x->jb->cur] = true;
 		x_reached(x, key);
 		return;
 	}

@@ -106,9 +106,15 @@ mailbox_domain_usage(const char *ddir, unsigned long long limit,
 	struct stat st;
 	int rc = 0;
 
-	if (maildir_sizefile_read(path, (long long)limit, u) == 1)
+	switch (maildir_sizefile_read(path, (long long)limit, u)) {
+	case 1:
 		goto out;
+	case 2:         /* compacted: written below, no scan */
+		rc = 0;
+		goto write;
+	}
 	rc = mailbox_domain_scan(ddir, u, error_r);
+write:
 	if (rc == 0 && stat(ddir, &st) == 0) {
 		char *err = NULL;
 

@@ -206,8 +206,8 @@ out:
 	return rc;
 }
 
-static int
-md_fsync_dir(const char *path)
+int
+maildir_fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
 
@@ -220,8 +220,8 @@ md_fsync_dir(const char *path)
 
 /* rename without replacing: unique names make a clash a bug elsewhere,
  * and overwriting someone's mail is the one thing not to do then. */
-static int
-md_rename_new(const char *from, const char *to)
+int
+maildir_rename_new(const char *from, const char *to)
 {
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
 		return 0;
@@ -282,6 +282,16 @@ maildir_deliver(const char *dir, struct maildir_msg *m, char **error_r)
 	}
 	if (m->fd >= 0 && md_copy(m->fd, fd, &m->size, &lf, error_r) < 0)
 		goto fail;
+	if (m->batch != NULL) {
+		/* durable later, with the rest of the batch */
+		m->vsize = m->size + lf;
+		m->name = xasprintf("%s,S=%lld,W=%lld", base, m->size,
+		    m->vsize);
+		maildir_batch_add(m->batch, fd, tmp, xasprintf("%s/new/%s",
+		    dir, m->name), xasprintf("%s/new", dir));
+		free(base);
+		return 0;
+	}
 	if (fdatasync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
 		*error_r = xasprintf("cannot sync %s: %s", tmp,
@@ -292,13 +302,13 @@ maildir_deliver(const char *dir, struct maildir_msg *m, char **error_r)
 	m->vsize = m->size + lf;
 	m->name = xasprintf("%s,S=%lld,W=%lld", base, m->size, m->vsize);
 	dst = xasprintf("%s/new/%s", dir, m->name);
-	if (md_rename_new(tmp, dst) < 0) {
+	if (maildir_rename_new(tmp, dst) < 0) {
 		*error_r = xasprintf("cannot move %s into new/: %s", tmp,
 		    strerror(errno));
 		goto fail;
 	}
 	newdir = xasprintf("%s/new", dir);
-	if (md_fsync_dir(newdir) < 0) {
+	if (maildir_fsync_dir(newdir) < 0) {
 		/* Not durable: take it back, so a retry cannot make it a
 		 * duplicate. */
 		*error_r = xasprintf("cannot sync %s: %s", newdir,
@@ -395,7 +405,7 @@ int
 maildir_sizefile_read(const char *path, long long limit,
     struct maildir_usage *u)
 {
-	char buf[MAILDIR_SIZE_MAX + 1], *nl;
+	char buf[MAILDIR_SIZE_COMPACT_MAX + 1], *nl;
 	struct stat st;
 	long long q;
 	ssize_t n;
@@ -404,13 +414,13 @@ maildir_sizefile_read(const char *path, long long limit,
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MAILDIR_SIZE_MAX) {
+	    st.st_size > MAILDIR_SIZE_COMPACT_MAX) {
 		close(fd);
 		return 0;
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n <= 0 || n > MAILDIR_SIZE_MAX)
+	if (n <= 0 || n > MAILDIR_SIZE_COMPACT_MAX)
 		return 0;
 	nl = memchr(buf, '\n', (size_t)n);
 	if (nl == NULL || md_quota_line(buf, (size_t)(nl - buf), &q) < 0 ||
@@ -420,6 +430,13 @@ maildir_sizefile_read(const char *path, long long limit,
 	if (limit > 0 && u->bytes > limit &&
 	    time(NULL) - st.st_mtime > MAILDIR_SIZE_STALE)
 		return 0;
+	if (n > MAILDIR_SIZE_MAX)
+		/* Long but sound: rewrite its sum rather than scan every
+		 * folder (a scan of a big new/ per few hundred deliveries
+		 * is what makes Maildir++ slow); one time in
+		 * MAILDIR_SIZE_RESCAN scan anyway, to catch what changed
+		 * behind our back. */
+		return arc4random_uniform(MAILDIR_SIZE_RESCAN) == 0 ? 0 : 2;
 	return 1;
 }
 
@@ -607,9 +624,15 @@ maildir_usage(const char *dir, unsigned long long limit,
 	char *path = xasprintf("%s/%s", dir, MAILDIR_SIZE_FILE);
 	int rc = 0;
 
-	if (maildir_sizefile_read(path, (long long)limit, u) == 1)
+	switch (maildir_sizefile_read(path, (long long)limit, u)) {
+	case 1:
 		goto out;
+	case 2:
+		rc = 0;
+		goto write;
+	}
 	rc = maildir_scan(dir, u, error_r);
+write:
 	/* A file we cannot write costs a scan next time, nothing more. */
 	if (rc == 0) {
 		char *err = NULL;
@@ -629,7 +652,7 @@ maildir_usage_peek(const char *dir, struct maildir_usage *u,
 	char *path = xasprintf("%s/%s", dir, MAILDIR_SIZE_FILE);
 	int rc = 0;
 
-	if (maildir_sizefile_read(path, -1, u) != 1)
+	if (maildir_sizefile_read(path, -1, u) == 0)
 		rc = maildir_scan(dir, u, error_r);
 	free(path);
 	return rc;

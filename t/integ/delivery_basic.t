@@ -144,6 +144,39 @@ with d.inst:
             "unreadable spool file: every recipient deferred")
     os.unlink(p)
 
+    # --- several mailboxes in one job: durable together (one batch) ---------
+    three = ["alice@example.com", "bob@example.com", "boss@example.com"]
+    for rc in (three, three[:2]):
+        before = {a: len(d.new(a)) for a in rc}
+        p = d.message("s@remote.test", rc, subject="batch %d" % len(rc))
+        is_([r[0] for r in d.send(p)], ["ok"] * len(rc),
+            "%d recipients in one job: all delivered" % len(rc))
+        is_([len(d.new(a)) - before[a] for a in rc], [1] * len(rc),
+            "one copy each (%d: %s)" % (len(rc), "syncfs" if len(rc) > 2
+                                        else "fsync each"))
+        os.unlink(p)
+    # One copy that cannot be moved into its new/: the whole job is
+    # deferred and no mailbox keeps a copy (a retry makes no duplicate).
+    bob_new = os.path.join(d.mailbox("bob@example.com"), "new")
+    before = {a: len(d.new(a)) for a in three}
+    os.chmod(bob_new, 0o500)
+    p = d.message("s@remote.test", three, subject="batch fails")
+    got = d.send(p)
+    os.chmod(bob_new, 0o700)
+    if os.geteuid() == 0 and mail_uid == 0:
+        diag("the agent runs as root: a read-only new/ does not stop it")
+    else:
+        is_([r[0] for r in got], ["defer"] * 3,
+            "a copy that cannot be made durable defers every recipient")
+        is_([len(d.new(a)) - before[a] for a in three], [0, 0, 0],
+            "and no mailbox keeps a copy")
+        is_([len(os.listdir(os.path.join(d.mailbox(a), "tmp")))
+             for a in three], [0, 0, 0], "nothing left in tmp/ either")
+        is_([r[0] for r in d.send(p)], ["ok"] * 3, "the retry delivers")
+        is_([len(d.new(a)) - before[a] for a in three], [1, 1, 1],
+            "once to each")
+    os.unlink(p)
+
     # --- a malformed frame ----------------------------------------------------
     c = ipc.Conn(d.path("state", "delivery.sock"))
     c.send("deliver", [("id", "X"), ("path", "/nonexistent")])

@@ -339,11 +339,26 @@ test_usage(void)
 	write_text(sz, "20000S\n1500 3\n1 1");
 	ok(maildir_usage(md, 20000, &u, &err) == 0 && u.count == 3,
 	    "a torn last line: rebuilt");
-	/* Past 5120 bytes: rebuilt. */
+	/* Past 5120 bytes: its own sum, written back short (one time in
+	 * sixteen a scan instead). */
 	for (int i = 0; i < 1500; i++)
 		maildir_usage_add(md, 1, 0);
+	int rc = 0;
+	for (int tries = 0; tries < 20 && rc != 2; tries++)
+		rc = maildir_sizefile_read(sz, 20000, &u);
+	ok(rc == 2 && u.bytes == 3000 && u.count == 3,
+	    "over 5120 bytes: long but sound, its sum");
+	ok(maildir_usage(md, 20000, &u, &err) == 0 &&
+	    (u.bytes == 3000 || u.bytes == 1500),
+	    "usage: compacted (or, now and then, scanned)");
+	text = slurp(sz, &len);
+	ok(len < 64, "the file is short again");
+	free(text);
+	/* Past 16 KB: always a scan. */
+	for (int i = 0; i < 5000; i++)
+		maildir_usage_add(md, 1, 0);
 	ok(maildir_usage(md, 20000, &u, &err) == 0 && u.bytes == 1500,
-	    "over 5120 bytes: rebuilt (the 1500 small lines are gone)");
+	    "over 16 KB: rebuilt from a scan (the small lines are gone)");
 	/* Over quota: trusted while fresh, rebuilt when 15 minutes old. */
 	write_text(sz, "1000S\n5000 9\n");
 	ok(maildir_usage(md, 1000, &u, &err) == 0 && u.bytes == 5000,
@@ -448,7 +463,7 @@ main(void)
 
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
-	plan(48);
+	plan(51);
 	test_create();
 	test_deliver();
 	test_big();

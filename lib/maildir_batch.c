@@ -1,0 +1,168 @@
+/* maildir_batch - deliveries made durable together; see maildir.h */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "xalloc.h"
+
+/* Below this many files, fsyncs of each are cheaper than syncfs, which
+ * also waits for everything else dirty on the file system. */
+#define BATCH_SYNCFS_MIN 3
+
+struct bent {
+	int fd;                 /* open until committed */
+	char *tmp, *dst, *newdir;
+	bool moved;
+};
+
+struct maildir_batch {
+	struct bent *v;
+	size_t n, alloc;
+};
+
+struct maildir_batch *
+maildir_batch_new(void)
+{
+	return xcalloc(1, sizeof(struct maildir_batch));
+}
+
+size_t
+maildir_batch_size(const struct maildir_batch *b)
+{
+	return b->n;
+}
+
+void
+maildir_batch_add(struct maildir_batch *b, int fd, char *tmp, char *dst,
+    char *newdir)
+{
+	if (b->n == b->alloc) {
+		b->alloc = b->alloc ? b->alloc * 2 : 16;
+		b->v = xrealloc(b->v, b->alloc * sizeof(*b->v));
+	}
+	/* a batch this big commits by syncfs, through the first file's
+	 * descriptor: the others need none (a job may reach thousands) */
+	if (b->n >= BATCH_SYNCFS_MIN) {
+		close(fd);
+		fd = -1;
+		for (size_t i = 1; i < b->n; i++)
+			if (b->v[i].fd >= 0) {
+				close(b->v[i].fd);
+				b->v[i].fd = -1;
+			}
+	}
+	b->v[b->n++] = (struct bent){ .fd = fd, .tmp = tmp, .dst = dst,
+	    .newdir = newdir };
+}
+
+/* Forget every entry; with undo, remove what it left on disk. */
+static void
+batch_clear(struct maildir_batch *b, bool undo)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct bent *e = &b->v[i];
+
+		if (e->fd >= 0)
+			close(e->fd);
+		if (undo)
+			unlink(e->moved ? e->dst : e->tmp);
+		free(e->tmp);
+		free(e->dst);
+		free(e->newdir);
+	}
+	b->n = 0;
+}
+
+/* Every entry's data (many: one syncfs; few: fdatasync each). */
+static int
+batch_sync_data(struct maildir_batch *b, const char **what)
+{
+	if (b->n >= BATCH_SYNCFS_MIN) {
+		*what = "syncfs";
+		return syncfs(b->v[0].fd);
+	}
+	*what = "fdatasync";
+	for (size_t i = 0; i < b->n; i++)
+		if (fdatasync(b->v[i].fd) < 0)
+			return -1;
+	return 0;
+}
+
+/* Every new/ the entries went to (many: one syncfs; few: each dir). */
+static int
+batch_sync_dirs(struct maildir_batch *b, int anyfd, const char **what)
+{
+	if (b->n >= BATCH_SYNCFS_MIN) {
+		*what = "syncfs";
+		return syncfs(anyfd);
+	}
+	*what = "fsync of new/";
+	for (size_t i = 0; i < b->n; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(b->v[k].newdir, b->v[i].newdir) == 0;
+		if (!seen && maildir_fsync_dir(b->v[i].newdir) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+maildir_batch_commit(struct maildir_batch *b, char **error_r)
+{
+	const char *what;
+	int keep = -1;
+
+	if (b->n == 0)
+		return 0;
+	if (batch_sync_data(b, &what) < 0) {
+		*error_r = xasprintf("%s: %s", what, strerror(errno));
+		goto undo;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (maildir_rename_new(b->v[i].tmp, b->v[i].dst) < 0) {
+			*error_r = xasprintf("cannot move %s into new/: %s",
+			    b->v[i].tmp, strerror(errno));
+			goto undo;
+		}
+		b->v[i].moved = true;
+	}
+	/* one descriptor stays open for the second syncfs */
+	keep = b->v[0].fd;
+	b->v[0].fd = -1;
+	for (size_t i = 1; i < b->n; i++)
+		if (b->v[i].fd >= 0) {
+			close(b->v[i].fd);
+			b->v[i].fd = -1;
+		}
+	if (batch_sync_dirs(b, keep, &what) < 0) {
+		*error_r = xasprintf("%s: %s", what, strerror(errno));
+		goto undo;
+	}
+	close(keep);
+	batch_clear(b, false);
+	return 0;
+undo:
+	/* not durable: take it all back, so a retry makes no duplicate */
+	if (keep >= 0)
+		close(keep);
+	batch_clear(b, true);
+	return -1;
+}
+
+void
+maildir_batch_free(struct maildir_batch **bp)
+{
+	struct maildir_batch *b = *bp;
+
+	if (b == NULL)
+		return;
+	batch_clear(b, true);
+	free(b->v);
+	xfree(bp);
+}
