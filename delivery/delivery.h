@@ -21,14 +21,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct maildir_batch;
-
 #include "accounts.h"
 #include "djob.h"
 #include "server.h"
 
 struct addrpat;
 struct event_base;
+struct maildir_batch;
 struct spool;
 struct spool_envelope;
 
