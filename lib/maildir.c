@@ -430,7 +430,7 @@ maildir_sizefile_read(const char *path, long long limit,
 	if (limit > 0 && u->bytes > limit &&
 	    time(NULL) - st.st_mtime > MAILDIR_SIZE_STALE)
 		return 0;
-	if (n > MAILDIR_SIZE_MAX)
+	if (n > MAILDIR_SIZE_COMPACT)
 		/* Long but sound: rewrite its sum rather than scan every
 		 * folder (a scan of a big new/ per few hundred deliveries
 		 * is what makes Maildir++ slow); one time in

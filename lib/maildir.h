@@ -29,9 +29,9 @@
  * damaged, when its quota line is not the current quota, or when it says
  * the maildir is over quota and is older than 15 minutes (the Maildir++
  * rules).  Past 5120 bytes Maildir++ rebuilds it too; we rewrite it with
- * its own sum instead (a scan of a big new/ every few hundred deliveries
- * was a tenth of delivery's time), and scan one time in sixteen, and
- * always past 16 KB, to catch changes made behind our back.  The sum is an estimate: a
+ * its own sum instead once past 1 KB (a scan of a big new/ every few
+ * hundred deliveries was a tenth of delivery's time), and scan one time
+ * in 64, and always past 16 KB, to catch changes made behind our back.  The sum is an estimate: a
  * rebuild racing with an append can miss or count one message twice
  * until the next rebuild.  Files in tmp/ older than 36 hours (what an
  * interrupted writer leaves) are removed during a rebuild.
@@ -47,12 +47,14 @@
 #include <sys/types.h>
 
 #define MAILDIR_SIZE_FILE "maildirsize"
-/* Maildir++: a maildirsize file longer than this is rebuilt (we rewrite
- * it from its sum, scanning one time in MAILDIR_SIZE_RESCAN, and always
- * past MAILDIR_SIZE_COMPACT_MAX). */
+/* Maildir++ rebuilds a maildirsize file longer than 5120 bytes.  We
+ * rewrite one longer than MAILDIR_SIZE_COMPACT from its sum (every
+ * delivery reads it: short is cheap), scan one time in
+ * MAILDIR_SIZE_RESCAN, and always past MAILDIR_SIZE_COMPACT_MAX. */
 #define MAILDIR_SIZE_MAX 5120
+#define MAILDIR_SIZE_COMPACT 1024
 #define MAILDIR_SIZE_COMPACT_MAX 16384
-#define MAILDIR_SIZE_RESCAN 16
+#define MAILDIR_SIZE_RESCAN 64
 /* Maildir++: an over-quota maildirsize older than this is rebuilt. */
 #define MAILDIR_SIZE_STALE (15 * 60)
 /* What an interrupted delivery leaves in tmp/ goes after this long. */

@@ -339,15 +339,15 @@ test_usage(void)
 	write_text(sz, "20000S\n1500 3\n1 1");
 	ok(maildir_usage(md, 20000, &u, &err) == 0 && u.count == 3,
 	    "a torn last line: rebuilt");
-	/* Past 5120 bytes: its own sum, written back short (one time in
-	 * sixteen a scan instead). */
+	/* Past 1 KB: its own sum, written back short (one time in 64 a
+	 * scan instead). */
 	for (int i = 0; i < 1500; i++)
 		maildir_usage_add(md, 1, 0);
 	int rc = 0;
 	for (int tries = 0; tries < 20 && rc != 2; tries++)
 		rc = maildir_sizefile_read(sz, 20000, &u);
 	ok(rc == 2 && u.bytes == 3000 && u.count == 3,
-	    "over 5120 bytes: long but sound, its sum");
+	    "over 1 KB: long but sound, its sum");
 	ok(maildir_usage(md, 20000, &u, &err) == 0 &&
 	    (u.bytes == 3000 || u.bytes == 1500),
 	    "usage: compacted (or, now and then, scanned)");
