@@ -340,18 +340,33 @@ msg_build(unsigned sub, const char *id, char *path,
 	m->ret = msg_param(e, "ret");
 	m->body = msg_param(e, "body");
 	m->smtputf8 = msg_param(e, "smtputf8");
-	buf_init(&m->recq, 128, 0);
+	/* most messages never get a record line: room when one comes */
+	buf_init(&m->recq, 0, 0);
 	m->nr = (uint32_t)e->nrcpts;
 	m->r = xcalloc(m->nr, sizeof(*m->r));
+	/* The recipients' strings in one block: a queue holding thousands
+	 * of messages pays one allocation per message, not three per
+	 * recipient. */
+	size_t total = 0;
+	for (uint32_t i = 0; i < m->nr; i++)
+		total += strlen(e->rcpts[i].addr) + 1 +
+		    (e->rcpts[i].notify ? strlen(e->rcpts[i].notify) + 1 : 0) +
+		    (e->rcpts[i].orcpt ? strlen(e->rcpts[i].orcpt) + 1 : 0);
+	char *p = m->strs = xmalloc(total > 0 ? total : 1);
 	for (uint32_t i = 0; i < m->nr; i++) {
 		struct qrcpt *r = &m->r[i];
 		struct qrec_rcpt *q = &rec->r[i];
 
-		r->addr = e->rcpts[i].addr;
-		r->notify = e->rcpts[i].notify;
-		r->orcpt = e->rcpts[i].orcpt;
-		e->rcpts[i].addr = e->rcpts[i].notify = NULL;
-		e->rcpts[i].orcpt = NULL;
+		r->addr = p;
+		p = stpcpy(p, e->rcpts[i].addr) + 1;
+		if (e->rcpts[i].notify != NULL) {
+			r->notify = p;
+			p = stpcpy(p, e->rcpts[i].notify) + 1;
+		}
+		if (e->rcpts[i].orcpt != NULL) {
+			r->orcpt = p;
+			p = stpcpy(p, e->rcpts[i].orcpt) + 1;
+		}
 		r->state = q->state;
 		r->bounced = q->bounced;
 		r->warned = q->warned;
@@ -500,12 +515,9 @@ msg_free(struct qmsg *m)
 	}
 	free(m->du);
 	msg_unhash(m);
-	for (uint32_t i = 0; i < m->nr; i++) {
-		free(m->r[i].addr);
-		free(m->r[i].notify);
-		free(m->r[i].orcpt);
+	for (uint32_t i = 0; i < m->nr; i++)
 		free(m->r[i].text);
-	}
+	free(m->strs);
 	free(m->r);
 	free(m->path);
 	free(m->sender);

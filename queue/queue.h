@@ -61,7 +61,8 @@ void heap_remove(struct heap *h, struct qdu *d);
 /* --- messages --- */
 
 struct qrcpt {
-	char *addr, *notify, *orcpt;
+	/* in the message's strs block (one allocation for them all) */
+	const char *addr, *notify, *orcpt;
 	uint32_t du;                /* which delivery unit; NO_DU when done */
 	enum qrec_state state;
 	bool inflight;              /* in a job right now */
@@ -102,6 +103,7 @@ struct qmsg {
 	long long size;
 	char *sender, *envid, *ret, *body, *smtputf8;
 	struct qrcpt *r;
+	char *strs;                 /* every recipient's strings */
 	uint32_t nr;
 	struct qdu *du;
 	uint32_t ndu;

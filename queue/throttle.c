@@ -20,7 +20,9 @@
  * sending pauses until the hour is over.
  *
  * Counters live in state_dir/throttle.db (lib/throttle), synced every
- * few seconds, so a restart keeps the hour's counts.
+ * few seconds, so a restart keeps the hour's counts.  The file is opened
+ * the first time a limit applies: a queue that throttles nobody never
+ * loads Berkeley DB's pages (over a megabyte of memory).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +37,31 @@
 
 static struct {
 	struct throttle *db;
+	bool tried;                /* the open was attempted (and logged) */
 	struct event *sync_ev;
 	char *logged;              /* "domain@hour" of the last log line */
 } T;
+
+/* The counters' file, opened on first need; NULL when it cannot be. */
+static struct throttle *
+tdb(void)
+{
+	char *path, *err = NULL;
+
+	if (T.tried)
+		return T.db;
+	T.tried = true;
+	path = xasprintf("%s/throttle.db", Q.state_dir);
+	T.db = throttle_open(path, &err);
+	if (T.db == NULL) {
+		/* Without the file nothing is counted: mail flows as if no
+		 * domain were throttled, which loses nothing. */
+		log_exc(QLOG, "queue: throttling off: %s", err);
+		free(err);
+	}
+	free(path);
+	return T.db;
+}
 
 static void
 qthrottle_sync_cb(evutil_socket_t fd, short what, void *arg)
@@ -54,18 +78,8 @@ qthrottle_sync_cb(evutil_socket_t fd, short what, void *arg)
 void
 qthrottle_init(void)
 {
-	char *path = xasprintf("%s/throttle.db", Q.state_dir);
-	char *err = NULL;
 	struct timeval tv = { SYNC_SECONDS, 0 };
 
-	T.db = throttle_open(path, &err);
-	if (T.db == NULL) {
-		/* Without the file nothing is counted: mail flows as if no
-		 * domain were throttled, which loses nothing. */
-		log_exc(QLOG, "queue: throttling off: %s", err);
-		free(err);
-	}
-	free(path);
 	T.sync_ev = event_new(Q.base, -1, EV_PERSIST, qthrottle_sync_cb, NULL);
 	evtimer_add(T.sync_ev, &tv);
 }
@@ -77,6 +91,7 @@ qthrottle_exit(void)
 		event_free(T.sync_ev);
 	T.sync_ev = NULL;
 	throttle_close(&T.db);
+	T.tried = false;
 	free(T.logged);
 	T.logged = NULL;
 }
@@ -119,6 +134,13 @@ limited(const struct throttle_limits *lim)
 	return lim->msgs != 0 || lim->bytes != 0 || lim->bounces != 0;
 }
 
+static void
+counters_free(struct counter *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(c[i].key);
+}
+
 /* The counters m's sender is held to: its own (users file) and its
  * domain's (domain.conf), each only when it has a limit on.  Returns
  * how many were filled; free their keys with counters_free(). */
@@ -131,7 +153,7 @@ counters_of(const struct qmsg *m, struct counter out[2])
 	size_t len, n = 0;
 	char *local;
 
-	if (T.db == NULL || at == NULL || Q.acct == NULL ||
+	if (at == NULL || Q.acct == NULL ||
 	    accounts_domain(Q.acct, at + 1, &d) != 1)
 		return 0;
 	local = xstrndup(m->sender, (size_t)(at - m->sender));
@@ -152,14 +174,11 @@ counters_of(const struct qmsg *m, struct counter out[2])
 		out[n].what = "domain";
 		out[n++].key = xasprintf("d:%s", d.name);
 	}
+	if (n > 0 && tdb() == NULL) {
+		counters_free(out, n);
+		return 0;
+	}
 	return n;
-}
-
-static void
-counters_free(struct counter *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(c[i].key);
 }
 
 /* 0, or when key may send again (ms); logs once per key and hour. */
@@ -225,9 +244,10 @@ qthrottle_bounce(const struct qmsg *m, const char *rcpt)
 	struct acct_domain d;
 	char *key;
 
-	if (T.db == NULL || *m->sender != '\0' || at == NULL ||
+	if (*m->sender != '\0' || at == NULL ||
 	    Q.acct == NULL || accounts_domain(Q.acct, at + 1, &d) != 1 ||
-	    !acct_field_bool(d.rec, d.reclen, "throttle_bounces", false))
+	    !acct_field_bool(d.rec, d.reclen, "throttle_bounces", false) ||
+	    tdb() == NULL)
 		return;
 	key = xasprintf("d:%s", d.name);
 	throttle_bounce(T.db, key, (time_t)now_s());
