@@ -12,10 +12,13 @@
  * section that does not exist (no such part, HEADER of a part that is
  * not message/rfc822, MIME of the message) is sent as "", as Dovecot
  * does; a partial beyond the end is "" too.  ENVELOPE, BODY and
- * BODYSTRUCTURE come from msgcache.c when a FETCH asked before.  No
+ * BODYSTRUCTURE come from msgcache.c when a FETCH asked before.  A long
+ * answer waits for the client to read it (fetch_continue).  No
  * EXPUNGE is sent during FETCH: a message another session removed is
  * skipped and the answer is NO [EXPUNGEISSUED] (RFC 2180 4.1.1).
  */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,16 +407,89 @@ fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
 	return true;
 }
 
+/*
+ * A FETCH in progress.  The answer is made one message at a time; once
+ * more than FETCH_OUT_HIGH bytes wait to be sent the session parks
+ * (W_OUTPUT) until the client has read them down to FETCH_OUT_LOW, so
+ * FETCH 1:* BODY[] of a whole mailbox holds about one message in memory,
+ * not the mailbox.  No other command runs meanwhile (pipelined ones wait
+ * in the input buffer), and the folder view does not change.
+ */
+#define FETCH_OUT_HIGH (256 * 1024)
+#define FETCH_OUT_LOW (64 * 1024)
+
+struct fetch_run {
+	struct fetch f;
+	struct imap_seqset set;
+	bool uid, missing;
+	unsigned long long changedsince;
+	uint32_t next;              /* index of the next message to look at */
+	char *tag;
+};
+
+void
+fetch_run_free(struct session *s)
+{
+	struct fetch_run *fr = s->fetch;
+
+	if (fr == NULL)
+		return;
+	imap_seqset_free(&fr->set);
+	fetch_release(&fr->f);
+	free(fr->tag);
+	free(fr);
+	s->fetch = NULL;
+}
+
+static size_t
+out_pending(struct session *s)
+{
+	return evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
+void
+fetch_continue(struct session *s)
+{
+	struct fetch_run *fr = s->fetch;
+	bool parked = s->wait == W_OUTPUT;
+
+	for (uint32_t i = fr->next; i < s->mb->count; i++) {
+		if (!msg_in_set(s, &fr->set, i, fr->uid))
+			continue;
+		if (fr->changedsince &&
+		    s->mb->msgs[i].modseq <= fr->changedsince)
+			continue;
+		if (!fetch_one(s, i, &fr->f, fr->uid))
+			fr->missing = true;
+		if (out_pending(s) > FETCH_OUT_HIGH && i + 1 < s->mb->count) {
+			fr->next = i + 1;
+			if (!parked)
+				log_detail(LOG_IMAP, "%s: FETCH waits for the "
+				    "client to read", s->id);
+			session_wait_output(s, FETCH_OUT_LOW);
+			return;
+		}
+	}
+	imap_mbox_flush_modseq(s->mb);
+	if (fr->missing)
+		tagged(s, fr->tag, "NO [EXPUNGEISSUED] Some messages were "
+		    "expunged");
+	else
+		tagged(s, fr->tag, "OK FETCH completed");
+	fetch_run_free(s);
+	if (parked)
+		session_output_done(s);
+}
+
 void
 cmd_fetch(struct session *s, const char *tag, struct imap_arg *a, size_t n,
     bool uid)
 {
-	struct imap_seqset set;
-	struct fetch f = { 0 };
-	unsigned long long changedsince = 0;
-	bool missing = false;
+	struct fetch_run *fr = xcalloc(1, sizeof(*fr));
 
+	fr->uid = uid;
 	if (n < 2 || n > 3) {
+		free(fr);
 		session_bad(s, tag, "FETCH sequence-set items");
 		return;
 	}
@@ -422,35 +498,25 @@ cmd_fetch(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		if (a[2].type != IMAP_ARG_LIST || a[2].n != 2 ||
 		    !imap_arg_is(&a[2].list[0], "CHANGEDSINCE") ||
 		    a[2].list[1].type != IMAP_ARG_ATOM) {
+			free(fr);
 			session_bad(s, tag, "Unknown FETCH modifier");
 			return;
 		}
-		changedsince = strtoull(a[2].list[1].s, NULL, 10);
+		fr->changedsince = strtoull(a[2].list[1].s, NULL, 10);
 		s->condstore = true;
 	}
-	if (parse_items(&f, &a[1]) < 0) {
-		fetch_release(&f);
+	if (parse_items(&fr->f, &a[1]) < 0) {
+		fetch_release(&fr->f);
+		free(fr);
 		session_bad(s, tag, "Invalid FETCH item");
 		return;
 	}
-	if (seqset_arg(s, tag, &a[0], uid, &set) < 0) {
-		fetch_release(&f);
+	if (seqset_arg(s, tag, &a[0], uid, &fr->set) < 0) {
+		fetch_release(&fr->f);
+		free(fr);
 		return;
 	}
-	for (uint32_t i = 0; i < s->mb->count; i++) {
-		if (!msg_in_set(s, &set, i, uid))
-			continue;
-		if (changedsince && s->mb->msgs[i].modseq <= changedsince)
-			continue;
-		if (!fetch_one(s, i, &f, uid))
-			missing = true;
-		/* keep memory bounded on huge answers: let it drain */
-	}
-	imap_mbox_flush_modseq(s->mb);
-	imap_seqset_free(&set);
-	fetch_release(&f);
-	if (missing)
-		tagged(s, tag, "NO [EXPUNGEISSUED] Some messages were expunged");
-	else
-		tagged(s, tag, "OK FETCH completed");
+	fr->tag = xstrdup(tag);
+	s->fetch = fr;
+	fetch_continue(s);
 }

@@ -26,6 +26,7 @@ enum imap_wait {
 	W_SASL,         /* an AUTHENTICATE continuation line */
 	W_DELAY,        /* the pause after a failed login */
 	W_IDLE,         /* IDLE, until DONE */
+	W_OUTPUT,       /* a FETCH waits for its answer to drain */
 	W_CLOSING,      /* output is flushing, then the session ends */
 };
 
@@ -46,6 +47,8 @@ extern struct accounts *imapd_accounts;
 extern struct connslots *imapd_conns;
 
 struct sasl_state;
+
+struct fetch_run;
 
 struct session {
 	struct session *next, *prev;
@@ -75,6 +78,8 @@ struct session {
 	/* IDLE */
 	int ino_fd;
 	struct event *ino_ev;
+	/* a FETCH under way (W_OUTPUT), cmd_fetch.c */
+	struct fetch_run *fetch;
 };
 
 /* A command: name, handler, states it is legal in, flags. */
@@ -109,6 +114,10 @@ void session_update(struct session *s, bool expunges);
 const char *session_capability(const struct session *s);
 bool session_plaintext_ok(const struct session *s);
 void session_timer(struct session *s, long long ms);
+/* Park s (W_OUTPUT) until its output is down to low bytes; then
+ * fetch_continue() runs.  session_output_done() unparks. */
+void session_wait_output(struct session *s, size_t low);
+void session_output_done(struct session *s);
 
 /* cmd_auth.c */
 void cmd_capability(struct session *, const char *, struct imap_arg *,
@@ -243,6 +252,9 @@ void mcache_drop(struct session *s);
 /* cmd_fetch.c, cmd_store.c, cmd_search.c, cmd_idle.c, cmd_quota.c */
 void cmd_fetch(struct session *, const char *, struct imap_arg *, size_t,
     bool);
+/* W_OUTPUT: the answer drained; go on with the FETCH. */
+void fetch_continue(struct session *s);
+void fetch_run_free(struct session *s);
 void cmd_store(struct session *, const char *, struct imap_arg *, size_t,
     bool);
 void cmd_copy(struct session *, const char *, struct imap_arg *, size_t,

@@ -182,6 +182,7 @@ session_free(struct session *s)
 	idle_stop(s);
 	auth_client_cancel(&s->aq);
 	sasl_free(s);
+	fetch_run_free(s);
 	session_unselect(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -195,6 +196,37 @@ session_free(struct session *s)
 	free(s);
 	server_session_end();
 	connslots_note(imapd_conns, server_sessions());
+}
+
+/* W_OUTPUT: the client read enough of a long answer. */
+static void
+session_written(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->wait == W_OUTPUT && s->fetch != NULL)
+		fetch_continue(s);
+}
+
+void
+session_wait_output(struct session *s, size_t low)
+{
+	s->wait = W_OUTPUT;
+	bufferevent_setwatermark(s->bev, EV_WRITE, low, 0);
+	bufferevent_setcb(s->bev, session_read, session_written,
+	    session_event, s);
+	/* a client that stops reading is cut off like an idle one */
+	session_timer(s, imapd.command_timeout_ms);
+}
+
+void
+session_output_done(struct session *s)
+{
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(s->bev, session_read, NULL, session_event, s);
+	s->wait = W_NONE;
+	session_resume(s);
 }
 
 static void

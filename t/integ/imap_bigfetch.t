@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+# A FETCH whose answer is far bigger than memory should hold: 120
+# messages of 200 KB (24 MB of answer) fetched with FETCH 1:* BODY.PEEK[]
+# by a client that does not read at first.  imapd makes the answer one
+# message at a time and waits for the client (logged), its memory grows
+# by a few MB at most, a pipelined NOOP waits its turn, and once read
+# every message arrives whole and in order.
+import os
+import re
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from tap import ok, is_, done, diag    # noqa: E402
+from tern import wait_for              # noqa: E402
+import imap                            # noqa: E402
+
+N, SIZE = 120, 200 * 1024
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    return 0
+
+
+def body(i):
+    line = b"line %05d of message %03d, padding to make it long....\n"
+    out, n = [b"Subject: big %d\n\n" % i], 0
+    k = 0
+    while n < SIZE:
+        ln = line % (k, i)
+        out.append(ln)
+        n += len(ln)
+        k += 1
+    return b"".join(out)
+
+
+inst = imap.instance(conf={"log_level_imap": "detailed"})
+with inst:
+    inst.start()
+    for i in range(N):
+        imap.deliver(inst, body(i))
+    pids = [int(p) for p in inst.status()["imap"]["pids"].split(",") if p]
+    r = imap.Raw(inst.port("imap"), timeout=60)
+    r.cmd('LOGIN alice@example.com "%s"' % imap.PW, "l")
+    r.cmd("SELECT INBOX", "s")
+    before = sum(rss_kb(p) for p in pids)
+    r.send("f FETCH 1:* (BODY.PEEK[])\r\nn NOOP\r\n")
+    wait_for(lambda: "FETCH waits for the client to read" in
+             inst.log("imap"), what="imapd to wait for the client")
+    grown = sum(rss_kb(p) for p in pids) - before
+    diag("imapd grew by %d KB while %d MB of answer waited" %
+         (grown, N * SIZE // 1024 // 1024))
+    ok(grown < 8 * 1024, "memory bounded while the client does not read "
+       "(%d KB)" % grown)
+    got, tagged = [], []
+    while True:
+        resp = r.response()
+        if resp.startswith(b"f ") or resp.startswith(b"n "):
+            tagged.append(resp.split(b" ")[0])
+            if resp.startswith(b"n "):
+                break
+            continue
+        m = re.match(rb"\* (\d+) FETCH \(BODY\[\] \{(\d+)\}\r\n", resp)
+        if m:
+            got.append((int(m.group(1)),
+                        resp[m.end():m.end() + int(m.group(2))]))
+    is_(tagged, [b"f", b"n"], "FETCH answered first, then the NOOP")
+    is_([g[0] for g in got], list(range(1, N + 1)), "all 120, in order")
+    want = {body(i).replace(b"\n", b"\r\n") for i in range(N)}
+    ok({g[1] for g in got} == want, "each message whole")
+    r.cmd("LOGOUT", "o")
+done()
