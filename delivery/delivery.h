@@ -23,6 +23,7 @@
 
 #include "accounts.h"
 #include "djob.h"
+#include "hostnames.h"
 #include "server.h"
 
 struct addrpat;
@@ -44,7 +45,8 @@ enum spam_level { SPAM_NONE, SPAM_LOW, SPAM_MEDIUM, SPAM_HIGH };
 struct delivery_settings {
 	char *maps_dir;                 /* state_dir/maps */
 	char *queue_sock;               /* state_dir/queue.sock */
-	char *hostname;                 /* hostname, or the system's */
+	struct hostnames names;         /* hostname and hostnames */
+	const char *hostname;           /* names.host */
 	char *postmaster;               /* postmaster, or postmaster@host */
 	bool over_quota_bounce;         /* delivery_over_quota = bounce */
 	bool disabled_bounce;           /* delivery_disabled = bounce */

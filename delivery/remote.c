@@ -320,18 +320,33 @@ ehlo_parse(const struct sreply *r, struct ehlo *e)
 	}
 }
 
+/* Our name on the local address of c: the hostnames item for it, else
+ * hostname (the reference's Hostnames page). */
+static const char *
+ehlo_name(const struct sconn *c)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+
+	if (getsockname(c->fd, (struct sockaddr *)&local, &len) < 0)
+		return D.hostname;
+	return hostnames_for(&D.names, (struct sockaddr *)&local);
+}
+
 /* EHLO, falling back to HELO; -1 when neither is taken. */
 static int
 say_ehlo(struct sconn *c, struct ehlo *e, struct sreply *r)
 {
-	if (sconn_cmd(c, "EHLO %s", D.hostname) < 0 || sconn_reply(c, r) < 0)
+	if (sconn_cmd(c, "EHLO %s", ehlo_name(c)) < 0 ||
+	    sconn_reply(c, r) < 0)
 		return -1;
 	if (r->code == 250) {
 		ehlo_parse(r, e);
 		return 0;
 	}
 	memset(e, 0, sizeof(*e));
-	if (sconn_cmd(c, "HELO %s", D.hostname) < 0 || sconn_reply(c, r) < 0)
+	if (sconn_cmd(c, "HELO %s", ehlo_name(c)) < 0 ||
+	    sconn_reply(c, r) < 0)
 		return -1;
 	return r->code == 250 ? 0 : -1;
 }
@@ -784,7 +799,7 @@ by_mx(struct rjob *rj)
 	 * better ones are tried: never ourselves or our equals. */
 	unsigned own = UINT_MAX;
 	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(mx[i].name, D.hostname) == 0 && mx[i].pref < own)
+		if (hostnames_ours(&D.names, mx[i].name) && mx[i].pref < own)
 			own = mx[i].pref;
 	for (size_t i = 0; i < n && mx[i].pref < own; i++)
 		if (try_host(rj, mx[i].name, port) == TX_DONE)

@@ -13,6 +13,7 @@
 #include "addrpat.h"
 #include "conf.h"
 #include "delivery.h"
+#include "hostnames.h"
 #include "log.h"
 #include "spool.h"
 #include "xalloc.h"
@@ -25,17 +26,11 @@ static unsigned spool_subs;
 static void
 settings_identity(void)
 {
-	char host[256];
-	const char *h = conf_str("hostname"), *pm = conf_str("postmaster");
+	const char *pm = conf_str("postmaster");
 
-	free(D.hostname);
-	if (h[0] == '\0') {
-		if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
-			strcpy(host, "localhost");
-		host[sizeof(host) - 1] = '\0';
-		h = host;
-	}
-	D.hostname = xstrdup(h);
+	hostnames_release(&D.names);
+	hostnames_load(&D.names, LOG_DELIVERY);
+	D.hostname = D.names.host;
 	free(D.postmaster);
 	D.postmaster = pm[0] != '\0' ? xstrdup(pm) :
 	    xasprintf("postmaster@%s", D.hostname);
@@ -151,7 +146,8 @@ settings_free(void)
 	addrpat_free(&D.fwd_blacklist);
 	xfree(&D.maps_dir);
 	xfree(&D.queue_sock);
-	xfree(&D.hostname);
+	hostnames_release(&D.names);
+	D.hostname = NULL;
 	xfree(&D.postmaster);
 	xfree(&spool_path);
 }

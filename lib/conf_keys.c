@@ -85,7 +85,7 @@ const struct conf_key conf_table[] = {
 	{ "hostname", CONF_STR, "", NULL, NULL, NULL,
 	  "Server's host name; empty = the system's host name." },
 	{ "hostnames", CONF_LIST, "", NULL, NULL, NULL,
-	  "Host name per local IP address, as IP=NAME items." },
+	  "Host name per local IP address, as IP=NAME items: the greeting, and the EHLO of remote delivery from that address." },
 	{ "postmaster", CONF_STR, "", NULL, NULL, NULL,
 	  "Address of the postmaster; empty = postmaster@hostname." },
 	{ "auth_user", CONF_STR, "tern-auth", NULL, NULL, NULL,

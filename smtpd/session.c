@@ -527,10 +527,11 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 	memcpy(&s->client.addr, sa, salen);
 	s->client.addrlen = salen;
 	s->client.submission = smtpd.submission;
-	smtpd_ip_text(sa, s->ip);
+	hostnames_ip_text(sa, s->ip);
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0)
 		local.ss_family = AF_UNSPEC;
-	s->name = xstrdup(settings_name_for((struct sockaddr *)&local));
+	s->name = xstrdup(hostnames_for(&smtpd.names,
+	    (struct sockaddr *)&local));
 	s->starttls_ok = strcmp(listener_tls, "starttls") == 0 &&
 	    server_tls_ctx() != NULL;
 	s->state = ST_GREET;

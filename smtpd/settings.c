@@ -10,6 +10,7 @@
 #include "accounts.h"
 #include "auth_client.h"
 #include "conf.h"
+#include "hostnames.h"
 #include "log.h"
 #include "server.h"
 #include "smtpd.h"
@@ -50,61 +51,6 @@ settings_mechs(void)
 	return m;
 }
 
-/* Canonical text of an IP literal, or NULL if s is none. */
-static char *
-settings_ip_canon(const char *s, size_t len)
-{
-	char tmp[SMTPD_IP_MAX], out[SMTPD_IP_MAX];
-	unsigned char bin[sizeof(struct in6_addr)];
-
-	if (len >= sizeof(tmp))
-		return NULL;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	if (inet_pton(AF_INET, tmp, bin) == 1)
-		return xstrdup(inet_ntop(AF_INET, bin, out, sizeof(out)));
-	if (inet_pton(AF_INET6, tmp, bin) == 1)
-		return xstrdup(inet_ntop(AF_INET6, bin, out, sizeof(out)));
-	return NULL;
-}
-
-static void
-settings_hostnames(void)
-{
-	const char *const *l = conf_list("hostnames", NULL);
-	const char *eq;
-	char *ip;
-
-	for (; *l != NULL; l++) {
-		eq = strchr(*l, '=');
-		ip = eq != NULL ? settings_ip_canon(*l, (size_t)(eq - *l)) : NULL;
-		if (ip == NULL || eq[1] == '\0') {
-			log_exc(LOG_SMTP, "hostnames: '%s' is not IP=NAME; "
-			    "ignored", *l);
-			free(ip);
-			continue;
-		}
-		smtpd.hostnames = xrealloc(smtpd.hostnames,
-		    (smtpd.nhostnames + 1) * 2 * sizeof(char *));
-		smtpd.hostnames[smtpd.nhostnames * 2] = ip;
-		smtpd.hostnames[smtpd.nhostnames * 2 + 1] = xstrdup(eq + 1);
-		smtpd.nhostnames++;
-	}
-}
-
-static char *
-settings_hostname(void)
-{
-	char buf[256];
-
-	if (conf_str("hostname")[0] != '\0')
-		return xstrdup(conf_str("hostname"));
-	if (gethostname(buf, sizeof(buf)) < 0 || buf[0] == '\0')
-		return xstrdup("localhost");
-	buf[sizeof(buf) - 1] = '\0';
-	return xstrdup(buf);
-}
-
 void
 settings_load(bool submission)
 {
@@ -142,8 +88,7 @@ settings_load(bool submission)
 	    "submission_bare_line_endings" : "smtp_bare_line_endings"),
 	    "reject") == 0;
 	smtpd.mechs = settings_mechs();
-	smtpd.hostname = settings_hostname();
-	settings_hostnames();
+	hostnames_load(&smtpd.names, LOG_SMTP);
 	smtpd.auth_sock = xasprintf("%s/%s", state, AUTH_SOCKET_NAME);
 	smtpd.queue_sock = xasprintf("%s/queue.sock", state);
 	smtpd.maps_dir = xasprintf("%s/maps", state);
@@ -152,46 +97,11 @@ settings_load(bool submission)
 void
 settings_free(void)
 {
-	for (size_t i = 0; i < smtpd.nhostnames * 2; i++)
-		free(smtpd.hostnames[i]);
-	free(smtpd.hostnames);
-	free(smtpd.hostname);
+	hostnames_release(&smtpd.names);
 	free(smtpd.auth_sock);
 	free(smtpd.queue_sock);
 	free(smtpd.maps_dir);
 	memset(&smtpd, 0, sizeof(smtpd));
-}
-
-void
-smtpd_ip_text(const struct sockaddr *sa, char buf[SMTPD_IP_MAX])
-{
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-		    buf, SMTPD_IP_MAX);
-	} else if (sa->sa_family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf,
-		    SMTPD_IP_MAX);
-	} else if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &s6->sin6_addr, buf, SMTPD_IP_MAX);
-	} else
-		snprintf(buf, SMTPD_IP_MAX, "unknown");
-}
-
-const char *
-settings_name_for(const struct sockaddr *sa)
-{
-	char ip[SMTPD_IP_MAX];
-
-	if (smtpd.nhostnames > 0) {
-		smtpd_ip_text(sa, ip);
-		for (size_t i = 0; i < smtpd.nhostnames; i++)
-			if (strcmp(smtpd.hostnames[i * 2], ip) == 0)
-				return smtpd.hostnames[i * 2 + 1];
-	}
-	return smtpd.hostname;
 }
 
 struct accounts *

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "hostnames.h"
+
 struct policy;
 struct spool;
 struct evdns_base;
@@ -43,9 +45,7 @@ struct smtpd_settings {
 	bool reverse_dns;
 	bool bare_reject;            /* bare CR/LF in data: refuse */
 	unsigned mechs;              /* MECH_* offered */
-	char *hostname;              /* hostname key or the system's */
-	char **hostnames;            /* hostnames: ip, name, ip, name ... */
-	size_t nhostnames;           /* pairs */
+	struct hostnames names;      /* hostname and hostnames */
 	char *auth_sock;             /* state_dir/auth.sock */
 	char *queue_sock;            /* state_dir/queue.sock */
 	char *maps_dir;              /* state_dir/maps (EXPN) */
@@ -62,16 +62,7 @@ extern struct connslots *smtpd_conns;
 /* (Re)read the settings from the loaded tern.conf. */
 void settings_load(bool submission);
 void settings_free(void);
-/*
- * The name to greet with on the local address sa: the hostnames item
- * for that IP, else hostname.  Valid until the next settings_load().
- */
-const char *settings_name_for(const struct sockaddr *sa);
-
-/* The IP of sa as text ("192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6
- * address as IPv4), "unknown" for other families. */
-#define SMTPD_IP_MAX 64
-void smtpd_ip_text(const struct sockaddr *sa, char buf[SMTPD_IP_MAX]);
+#define SMTPD_IP_MAX HOSTNAMES_IP_MAX
 
 /* EXPN's view of the account maps (opened on first use). */
 struct accounts *smtpd_accounts(void);

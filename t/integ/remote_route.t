@@ -44,7 +44,8 @@ q = QInst(conf={"spool_retry_intervals": "1s 1s",
                 "smtp_out_port": str(port),
                 "smtp_out_connect_timeout": "2s",
                 "smtp_out_timeout": "3s",
-                "smtp_out_address": "127.0.0.9"},
+                "smtp_out_address": "127.0.0.9",
+                "hostnames": "127.0.0.9=out9.example.test"},
           services={"smtpout": {"program": os.path.join(BIN, "delivery"),
                                 "args": "-r",
                                 "listen": ["unix:smtp-out.sock"]}})
@@ -66,6 +67,8 @@ try:
         is_(pf.transactions[0]["rcpts"], ["u@fwd.example"],
             "forwarded domain: to its server, no DNS")
         is_(pf.clients[0], "127.0.0.9", "sent from smtp_out_address")
+        is_(pf.helos[0], "out9.example.test",
+            "EHLO with the hostnames name of that address")
 
         q.inject(["v@anywhere.example"], sender=SENDER,
                  params=["priority=3"])
@@ -118,6 +121,8 @@ try:
                 break
         ok(fell_back and pf.clients[-1] == "127.0.0.1",
            "bind failed: sent from the system's address, and logged")
+        is_(pf.helos[-1], "mx.example.test",
+            "from the system's address, EHLO with hostname")
 finally:
     for p in (pf, pg3, pm):
         p.stop()
