@@ -38,7 +38,7 @@ main(void)
 	F("\xed\xa0\x80", "\xed\xa0\x80", "surrogate left as bytes");
 	F("x\0Y", "x\0y", "NUL kept");
 
-	ok(utf8_contains_fold("Caf\xc3\x89 cr\xc3\x88ME", 14, "caf\xc3\xa9", 5),
+	ok(utf8_contains_fold("Caf\xc3\x89 cr\xc3\x88ME", 12, "caf\xc3\xa9", 5),
 	    "contains: É found by é");
 	ok(utf8_contains_fold("abc", 3, "B", 1), "contains: ASCII");
 	ok(!utf8_contains_fold("abc", 3, "\xc3\xa9", 2), "contains: no match");
