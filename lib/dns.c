@@ -20,18 +20,24 @@
 /* Answers kept per process, and for at most this long whatever the TTL. */
 #define CACHE_SLOTS 256
 #define CACHE_TTL_MAX 3600
+/* "No such name" and "no such record" are kept this long (RFC 2308
+ * allows the zone's SOA minimum; a minute is enough to spare the server
+ * a burst of mail to a misspelt domain). */
+#define CACHE_NEG_TTL 60
 
 /*
  * A small cache of whole answers (MX lists, address lists) by type and
  * name, each kept for the smallest TTL among its records: one agent
  * process delivering many messages to one domain asks once per TTL.
- * Only answers with records are kept; failures are asked again.
+ * Answers that a name or record does not exist are kept CACHE_NEG_TTL
+ * (n 0, notfound set); a server that does not answer is asked again.
  */
 struct cache_ent {
 	int type;
 	char name[DNS_NAME_MAX];
 	time_t until;
 	size_t n;
+	bool notfound;          /* NXDOMAIN (or, for addresses, none) */
 	union {
 		struct dns_mx mx[DNS_MX_MAX];
 		struct sockaddr_storage ss[DNS_ADDR_MAX];
@@ -64,6 +70,8 @@ cache_slot(int type, const char *name, unsigned ttl)
 		return NULL;
 	e = &cache[cache_next++ % CACHE_SLOTS];
 	e->type = type;
+	e->n = 0;
+	e->notfound = false;
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->until = time(NULL) + (ttl < CACHE_TTL_MAX ? ttl : CACHE_TTL_MAX);
 	return e;
@@ -240,14 +248,24 @@ dns_mx(const char *domain, struct dns_mx *out, size_t max, size_t *n_r,
 
 	*n_r = 0;
 	if (ce != NULL) {
+		if (ce->notfound) {
+			snprintf(err, errlen, "%s: no such domain", domain);
+			return DNS_NOTFOUND;
+		}
 		*n_r = ce->n < max ? ce->n : max;
 		memcpy(out, ce->u.mx, *n_r * sizeof(*out));
 		mx_shuffle(out, *n_r);
 		return DNS_OK;
 	}
 	ans = dns_answer(domain, ns_t_mx, &msg, &st, &nodata, err, errlen);
-	if (ans == NULL)
-		return nodata ? DNS_OK : st;   /* no MX: the domain's address */
+	if (ans == NULL) {
+		/* no MX (the domain's address serves) or no domain: both
+		 * kept a while; a failure is not */
+		if (st == DNS_NOTFOUND &&
+		    (ce = cache_slot(ns_t_mx, domain, CACHE_NEG_TTL)) != NULL)
+			ce->notfound = !nodata;
+		return nodata ? DNS_OK : st;
+	}
 	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && n < max; i++) {
 		const unsigned char *rd;
 
@@ -374,6 +392,10 @@ dns_addrs(const char *host, unsigned port, struct sockaddr_storage *out,
 		return DNS_OK;
 	}
 	if ((ce = cache_find(ns_t_a, host)) != NULL) {
+		if (ce->notfound) {
+			snprintf(err, errlen, "%s: no address", host);
+			return DNS_NOTFOUND;
+		}
 		*n_r = ce->n < max ? ce->n : max;
 		memcpy(out, ce->u.ss, *n_r * sizeof(*out));
 		for (size_t i = 0; i < *n_r; i++)
@@ -394,6 +416,8 @@ dns_addrs(const char *host, unsigned port, struct sockaddr_storage *out,
 	}
 	if (s4 == DNS_TEMPFAIL || s6 == DNS_TEMPFAIL)
 		return DNS_TEMPFAIL;
+	if ((ce = cache_slot(ns_t_a, host, CACHE_NEG_TTL)) != NULL)
+		ce->notfound = true;
 	snprintf(err, errlen, "%s: no address", host);
 	return DNS_NOTFOUND;
 }

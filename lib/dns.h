@@ -9,7 +9,8 @@
  * on glibc's libresolv.
  *
  * Answers with records are cached in the process for their smallest TTL
- * (at most an hour); failures are not cached.
+ * (at most an hour), answers that a name or record does not exist for a
+ * minute; a server that does not answer is asked again next time.
  *
  * NXDOMAIN and "no such record" are told apart from a server that does
  * not answer, so a misspelt domain can be bounced early (the queue's

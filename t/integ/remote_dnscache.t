@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # The remote agent keeps DNS answers for their TTL: with the DNS server
 # gone, a second message to the same domain still goes out (MX and A
-# from the cache), while a domain never looked up is deferred as 4.4.3.
+# from the cache), while a domain never looked up is deferred as 4.4.3;
+# a domain the server said does not exist is known not to for a minute.
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixture"))
@@ -34,6 +35,9 @@ try:
         q.start()
         q.inject(["a@far.example"], sender="s@example.test")
         wait_for(lambda: len(pa.transactions) == 1, what="the first")
+        ids = q.inject(["x@missing.example"], sender="s@example.test")
+        q.wait_log("%s: to=<x@missing.example> deferred" % ids[0])
+        q.adminctl("spool", "delete", ids[0])
         dns.stop()
         q.inject(["b@far.example"], sender="s@example.test")
         wait_for(lambda: len(pa.transactions) == 2, what="the second")
@@ -44,6 +48,14 @@ try:
         ok("4.4.3" in [l for l in q.qlog().splitlines()
                        if ids[0] in l and "deferred" in l][0],
            "a domain not in the cache: deferred 4.4.3")
+        q.adminctl("spool", "delete", ids[0])
+        ids = q.inject(["y@missing.example"], sender="s@example.test")
+        q.wait_log("%s: to=<y@missing.example> deferred" % ids[0])
+        line = [l for l in q.qlog().splitlines() if ids[0] in l and
+                "deferred" in l][0]
+        ok("no such domain" in line and "failure" not in line,
+           "NXDOMAIN remembered with the server gone: %s" %
+           line.split(": ", 2)[-1])
         q.adminctl("spool", "delete", ids[0])
 finally:
     pa.stop()
