@@ -17,14 +17,18 @@
  * EXPUNGE is sent during FETCH: a message another session removed is
  * skipped and the answer is NO [EXPUNGEISSUED] (RFC 2180 4.1.1).
  */
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "imapd.h"
 #include "log.h"
@@ -51,6 +55,9 @@ struct fetch {
 	size_t n;
 	bool need_body, need_struct, sets_seen;
 	bool need_whole;            /* more than the header is asked for */
+	int stream_item;            /* the whole-message item sent from the
+	                             * file as it is read (big messages), or
+	                             * -1 */
 };
 
 /* One message while its FETCH line is written. */
@@ -323,6 +330,202 @@ fetch_needs_file(struct session *s, uint32_t i, const struct fetch *f)
 	return false;
 }
 
+/* A long answer is sent as the client reads it: made while less than
+ * FETCH_OUT_HIGH waits to be sent, resumed at FETCH_OUT_LOW (see
+ * fetch_continue). */
+#define FETCH_OUT_HIGH (256 * 1024)
+#define FETCH_OUT_LOW (64 * 1024)
+
+static size_t
+out_pending(struct session *s)
+{
+	return evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
+/* A message at least this big is sent from its file as it is read,
+ * when the FETCH allows (fetch.stream_item), instead of read whole. */
+#define STREAM_MIN (1024 * 1024)
+
+/* The message being sent from its file: LF made CRLF on the way, as
+ * message_load does, exactly left more octets to go. */
+struct fstream {
+	int fd;
+	unsigned long long left;
+	char prev;
+};
+
+/* The one item that may be streamed: the whole message ([], RFC822,
+ * no partial), when nothing else asked needs the file.  -1 if none. */
+static int
+stream_item_of(const struct fetch *f)
+{
+	int item = -1;
+
+	for (size_t k = 0; k < f->n; k++) {
+		const struct fitem *it = &f->v[k];
+
+		if (it->kind == F_ENVELOPE || it->kind == F_BODY ||
+		    it->kind == F_BODYSTRUCTURE)
+			return -1;
+		if (it->kind != F_BODYSEC)
+			continue;
+		if (item >= 0 || it->partial || it->sec.part[0] != '\0' ||
+		    it->sec.text != MIME_SECTION_NONE)
+			return -1;
+		item = (int)k;
+	}
+	return item;
+}
+
+/* Bytes of message i's file (S= of its name, else stat); 0 if gone. */
+static unsigned long long
+msg_file_size(struct session *s, uint32_t i)
+{
+	long long n = imap_name_size(imap_msg_name(s->mb, i), 'S');
+	struct stat st;
+	char *p;
+
+	if (n >= 0)
+		return (unsigned long long)n;
+	p = xasprintf("%s/cur/%s", s->mb->dir, imap_msg_name(s->mb, i));
+	n = stat(p, &st) == 0 ? st.st_size : 0;
+	free(p);
+	return (unsigned long long)n;
+}
+
+/* The size with CRLF line ends of the file behind fd, read through once
+ * (the name's W= is not trusted: the literal must be exact).  -1 on a
+ * read error. */
+static long long
+stream_size(int fd)
+{
+	char b[65536], prev = 0;
+	long long n = 0;
+	ssize_t r;
+
+	while ((r = read(fd, b, sizeof(b))) != 0) {
+		if (r < 0)
+			return -1;
+		for (ssize_t k = 0; k < r; k++)
+			if (b[k] == '\n' && (k > 0 ? b[k - 1] : prev) != '\r')
+				n++;
+		n += r;
+		prev = b[r - 1];
+	}
+	return lseek(fd, 0, SEEK_SET) == 0 ? n : -1;
+}
+
+/* Send more of st while the client keeps up; true when all is sent. */
+static bool
+stream_pump(struct session *s, struct fstream *st)
+{
+	char in[32768], conv[2 * sizeof(in)];
+
+	while (st->left > 0 && out_pending(s) < FETCH_OUT_HIGH) {
+		ssize_t r = read(st->fd, in, sizeof(in));
+		size_t o = 0;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			/* the file shrank under us: the literal's length is
+			 * promised, so blanks make it up */
+			log_exc(LOG_IMAP, "%s: a message changed while being "
+			    "sent", s->id);
+			memset(conv, ' ', sizeof(conv));
+			o = st->left < sizeof(conv) ? st->left : sizeof(conv);
+		} else
+			for (ssize_t k = 0; k < r; k++) {
+				if (in[k] == '\n' && st->prev != '\r')
+					conv[o++] = '\r';
+				conv[o++] = in[k];
+				st->prev = in[k];
+			}
+		if (o > st->left)
+			o = st->left;
+		out_raw(s, conv, o);
+		st->left -= o;
+	}
+	if (st->left > 0)
+		return false;
+	out(s, ")\r\n");
+	close(st->fd);
+	st->fd = -1;
+	return true;
+}
+
+/*
+ * Message i as one streamed literal: every other item first (none of
+ * them needs the file), then "BODY[] {size}" and the file itself, the
+ * rest by stream_pump.  false when the file is gone.
+ */
+static bool
+fetch_stream_start(struct session *s, uint32_t i, const struct fetch *f,
+    bool uid, struct fstream *st)
+{
+	struct imap_msg *mm = &s->mb->msgs[i];
+	char *p = xasprintf("%s/cur/%s", s->mb->dir, imap_msg_name(s->mb, i));
+	long long size;
+
+	st->fd = open(p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	if (st->fd < 0)
+		return false;
+	if ((size = stream_size(st->fd)) < 0) {
+		close(st->fd);
+		st->fd = -1;
+		return false;
+	}
+	if (size < (long long)UINT32_MAX)
+		mm->size = (uint32_t)size;
+	if (f->sets_seen && !s->readonly && !(mm->flags & IMAP_F_SEEN))
+		if (imap_mbox_set_flags(s->mb, i, mm->flags | IMAP_F_SEEN) < 0)
+			log_exc(LOG_IMAP, "%s: cannot set \\Seen", s->id);
+	out(s, "* %u FETCH (", i + 1);
+	if (uid) {
+		out(s, "UID %u ", mm->uid);
+	}
+	bool flags_shown = false, modseq_shown = false;
+	for (size_t k = 0; k < f->n; k++) {
+		const struct fitem *it = &f->v[k];
+
+		if ((int)k == f->stream_item || (it->kind == F_UID && uid))
+			continue;
+		switch (it->kind) {
+		case F_FLAGS:
+			out_flags(s, mm);
+			flags_shown = true;
+			break;
+		case F_UID:
+			out(s, "UID %u", mm->uid);
+			break;
+		case F_DATE:
+			out_date(s, message_date(s, i));
+			break;
+		case F_SIZE:
+			out(s, "RFC822.SIZE %u", message_size(s, i));
+			break;
+		case F_MODSEQ:
+			out(s, "MODSEQ (%llu)", (unsigned long long)mm->modseq);
+			modseq_shown = true;
+			break;
+		default:        /* excluded by stream_item's conditions */
+			break;
+		}
+		out(s, " ");
+	}
+	if (f->sets_seen && !flags_shown && !s->readonly) {
+		out_flags(s, mm);
+		out(s, " ");
+	}
+	if (s->condstore && !modseq_shown)
+		out(s, "MODSEQ (%llu) ", (unsigned long long)mm->modseq);
+	out(s, "%s {%lld}\r\n", f->v[f->stream_item].label, size);
+	st->left = (unsigned long long)size;
+	st->prev = 0;
+	return true;
+}
+
 static bool
 fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
 {
@@ -415,12 +618,11 @@ fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
  * not the mailbox.  No other command runs meanwhile (pipelined ones wait
  * in the input buffer), and the folder view does not change.
  */
-#define FETCH_OUT_HIGH (256 * 1024)
-#define FETCH_OUT_LOW (64 * 1024)
 
 struct fetch_run {
 	struct fetch f;
 	struct imap_seqset set;
+	struct fstream st;          /* fd -1: no message half sent */
 	bool uid, missing;
 	unsigned long long changedsince;
 	uint32_t next;              /* index of the next message to look at */
@@ -436,15 +638,11 @@ fetch_run_free(struct session *s)
 		return;
 	imap_seqset_free(&fr->set);
 	fetch_release(&fr->f);
+	if (fr->st.fd >= 0)
+		close(fr->st.fd);
 	free(fr->tag);
 	free(fr);
 	s->fetch = NULL;
-}
-
-static size_t
-out_pending(struct session *s)
-{
-	return evbuffer_get_length(bufferevent_get_output(s->bev));
 }
 
 void
@@ -453,13 +651,28 @@ fetch_continue(struct session *s)
 	struct fetch_run *fr = s->fetch;
 	bool parked = s->wait == W_OUTPUT;
 
+	if (fr->st.fd >= 0 && !stream_pump(s, &fr->st)) {
+		session_wait_output(s, FETCH_OUT_LOW);
+		return;
+	}
 	for (uint32_t i = fr->next; i < s->mb->count; i++) {
 		if (!msg_in_set(s, &fr->set, i, fr->uid))
 			continue;
 		if (fr->changedsince &&
 		    s->mb->msgs[i].modseq <= fr->changedsince)
 			continue;
-		if (!fetch_one(s, i, &fr->f, fr->uid))
+		if (fr->f.stream_item >= 0 && msg_file_size(s, i) >= STREAM_MIN) {
+			if (!fetch_stream_start(s, i, &fr->f, fr->uid, &fr->st))
+				fr->missing = true;
+			else if (!stream_pump(s, &fr->st)) {
+				fr->next = i + 1;
+				if (!parked)
+					log_detail(LOG_IMAP, "%s: FETCH waits for "
+					    "the client to read", s->id);
+				session_wait_output(s, FETCH_OUT_LOW);
+				return;
+			}
+		} else if (!fetch_one(s, i, &fr->f, fr->uid))
 			fr->missing = true;
 		if (out_pending(s) > FETCH_OUT_HIGH && i + 1 < s->mb->count) {
 			fr->next = i + 1;
@@ -516,6 +729,8 @@ cmd_fetch(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 		free(fr);
 		return;
 	}
+	fr->f.stream_item = stream_item_of(&fr->f);
+	fr->st.fd = -1;
 	fr->tag = xstrdup(tag);
 	s->fetch = fr;
 	fetch_continue(s);

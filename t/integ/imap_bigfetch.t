@@ -4,7 +4,9 @@
 # by a client that does not read at first.  imapd makes the answer one
 # message at a time and waits for the client (logged), its memory grows
 # by a few MB at most, a pipelined NOOP waits its turn, and once read
-# every message arrives whole and in order.
+# every message arrives whole and in order.  Then one 6 MB message
+# fetched the same way: sent from its file as it is read (memory grows
+# by far less than the message), with RFC822.SIZE and \Seen right.
 import os
 import re
 import sys
@@ -70,5 +72,33 @@ with inst:
     is_([g[0] for g in got], list(range(1, N + 1)), "all 120, in order")
     want = {body(i).replace(b"\n", b"\r\n") for i in range(N)}
     ok({g[1] for g in got} == want, "each message whole")
+
+    # one big message: streamed from the file
+    big = b"Subject: huge\n\n" + b"".join(
+        b"%07d a line of the big one, with a bare LF end\n" % k
+        for k in range(150000))
+    imap.deliver(inst, big, folder="Huge")
+    r.cmd("SELECT Huge", "h")
+    pids = [int(p) for p in inst.status()["imap"]["pids"].split(",") if p]
+    before = sum(rss_kb(p) for p in pids)
+    marks = inst.log("imap").count("FETCH waits for the client to read")
+    r.send("g FETCH 1 (UID RFC822.SIZE BODY[])\r\n")
+    wait_for(lambda: inst.log("imap").count(
+        "FETCH waits for the client to read") > marks,
+        what="imapd to wait for the client again")
+    grown = sum(rss_kb(p) for p in pids) - before
+    ok(grown < 3 * 1024, "a %d MB message: imapd grew by %d KB" %
+       (len(big) // 1024 // 1024, grown))
+    resp = r.response()
+    want = big.replace(b"\n", b"\r\n")
+    m = re.match(rb"\* 1 FETCH \((.*)BODY\[\] \{(\d+)\}\r\n", resp)
+    ok(m is not None, "one FETCH response: %r" % resp[:80])
+    is_(int(m.group(2)) if m else None, len(want), "the literal's size")
+    ok(m and resp[m.end():m.end() + len(want)] == want and
+       resp.endswith(b")"), "the message byte for byte, CRLF ends")
+    ok(m and b"RFC822.SIZE %d" % len(want) in m.group(1),
+       "RFC822.SIZE beside it: %r" % (m.group(1) if m else b""))
+    ok(m and b"\\Seen" in m.group(1), "BODY[] set \\Seen, shown")
+    ok(r.line().startswith("g OK"), "FETCH completed")
     r.cmd("LOGOUT", "o")
 done()
