@@ -87,7 +87,10 @@ with inst:
         "FETCH waits for the client to read") > marks,
         what="imapd to wait for the client again")
     grown = sum(rss_kb(p) for p in pids) - before
-    ok(grown < 3 * 1024, "a %d MB message: imapd grew by %d KB" %
+    # read whole it would be twice its size (the message, the output);
+    # ASan's quarantine makes the figure noisy, hence the margin
+    ok(grown < len(big) // 1024 * 2 // 3,
+       "a %d MB message: imapd grew by %d KB" %
        (len(big) // 1024 // 1024, grown))
     resp = r.response()
     want = big.replace(b"\n", b"\r\n")
