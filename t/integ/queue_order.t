@@ -82,7 +82,9 @@ with q:
               stamp("%s: from=" % ids[0])).total_seconds()
     ok(waited >= 1.0, "delivered %.2fs after arrival (delay 2s; the "
        "arrival time has whole seconds)" % waited)
-    ok(waited < 5, "and not much later")
+    # not at a later scan (queue_scan_interval is an hour): a loaded
+    # machine (SANITIZE, prove -j2) may take a few seconds over the delay
+    ok(waited < 30, "and not at some later scan")
     rc, out, err = q.adminctl("spool", "stop")
     ids = q.inject(["held@example.test"])
     wait_for(lambda: "%s: from=" % ids[0] in q.qlog(), what="taken")
