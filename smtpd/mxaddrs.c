@@ -15,6 +15,11 @@
 #include "mxaddrs.h"
 #include "xalloc.h"
 
+/* A client waits for the answer (its RCPT is parked): look at no more
+ * hosts than this, and give up after this many that do not answer. */
+#define MXA_HOSTS_MAX 10
+#define MXA_TEMPFAIL_MAX 2
+
 struct mxaddrs_query {
 	TAILQ_ENTRY(mxaddrs_query) entry;
 	char *domain;
@@ -82,7 +87,7 @@ apply_config(unsigned *applied)
 }
 
 static void
-add_addrs(struct mxaddrs_query *q, const char *host, bool *tempfail)
+add_addrs(struct mxaddrs_query *q, const char *host, unsigned *tempfail)
 {
 	size_t n;
 	char err[300];
@@ -92,7 +97,7 @@ add_addrs(struct mxaddrs_query *q, const char *host, bool *tempfail)
 	if (st == DNS_OK)
 		q->n += n;
 	else if (st == DNS_TEMPFAIL) {
-		*tempfail = true;
+		(*tempfail)++;
 		snprintf(q->err, sizeof(q->err), "%s", err);
 	}
 }
@@ -103,7 +108,7 @@ resolve(struct mxaddrs_query *q)
 {
 	struct dns_mx mx[DNS_MX_MAX];
 	size_t n;
-	bool tempfail = false;
+	unsigned tempfail = 0;
 
 	switch (dns_mx(q->domain, mx, DNS_MX_MAX, &n, q->err,
 	    sizeof(q->err))) {
@@ -119,10 +124,11 @@ resolve(struct mxaddrs_query *q)
 	}
 	if (n == 0)
 		add_addrs(q, q->domain, &tempfail);
-	for (size_t i = 0; i < n && q->n < MXA_MAX; i++)
+	for (size_t i = 0; i < n && i < MXA_HOSTS_MAX && q->n < MXA_MAX &&
+	    tempfail < MXA_TEMPFAIL_MAX; i++)
 		add_addrs(q, mx[i].name, &tempfail);
 	/* Some host not answering only matters when nothing was found. */
-	q->st = q->n > 0 ? MXA_OK : tempfail ? MXA_TEMPFAIL : MXA_NONE;
+	q->st = q->n > 0 ? MXA_OK : tempfail > 0 ? MXA_TEMPFAIL : MXA_NONE;
 	if (q->st == MXA_NONE)
 		snprintf(q->err, sizeof(q->err), "no address for the mail "
 		    "servers of %s", q->domain);
