@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "conf.h"
 #include "dns.h"
@@ -19,6 +21,10 @@
  * hosts than this, and give up after this many that do not answer. */
 #define MXA_HOSTS_MAX 10
 #define MXA_TEMPFAIL_MAX 2
+/* A domain whose lookup failed is answered "try later" at once for this
+ * long: while the DNS is down, each RCPT would wait out its timeouts. */
+#define MXA_FAIL_TTL 30
+#define MXA_FAIL_SLOTS 64
 
 struct mxaddrs_query {
 	TAILQ_ENTRY(mxaddrs_query) entry;
@@ -102,9 +108,53 @@ add_addrs(struct mxaddrs_query *q, const char *host, unsigned *tempfail)
 	}
 }
 
+/* Domains whose lookup failed lately; the thread's alone. */
+static struct {
+	char domain[DNS_NAME_MAX];
+	time_t until;
+} failed[MXA_FAIL_SLOTS];
+static size_t failed_next;
+
+static bool
+failed_lately(const char *domain)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < MXA_FAIL_SLOTS; i++)
+		if (failed[i].until > now &&
+		    strcasecmp(failed[i].domain, domain) == 0)
+			return true;
+	return false;
+}
+
+static void
+failed_note(const char *domain)
+{
+	size_t i = failed_next++ % MXA_FAIL_SLOTS;
+
+	snprintf(failed[i].domain, sizeof(failed[i].domain), "%s", domain);
+	failed[i].until = time(NULL) + MXA_FAIL_TTL;
+}
+
+static void resolve_now(struct mxaddrs_query *q);
+
 /* In the thread, without the lock. */
 static void
 resolve(struct mxaddrs_query *q)
+{
+	if (failed_lately(q->domain)) {
+		q->st = MXA_TEMPFAIL;
+		snprintf(q->err, sizeof(q->err), "%s: the DNS did not answer "
+		    "a moment ago", q->domain);
+		return;
+	}
+	resolve_now(q);
+	if (q->st == MXA_TEMPFAIL)
+		failed_note(q->domain);
+}
+
+static void
+resolve_now(struct mxaddrs_query *q)
 {
 	struct dns_mx mx[DNS_MX_MAX];
 	size_t n;

@@ -8,7 +8,8 @@
  * asked, each name bounded by dns_timeout and dns_retries (the servers of
  * dns_servers, as for remote delivery); answers come back through the
  * event loop.  A lookup looks at the first 10 MX hosts at most and stops
- * after two that do not answer, so a client never waits for minutes.  Nothing here touches the event loop from the thread but
+ * after two that do not answer, so a client never waits for minutes; a
+ * domain whose lookup failed is answered "try later" at once for 30 s.  Nothing here touches the event loop from the thread but
  * event_active().
  */
 #ifndef TERN_SMTPD_MXADDRS_H

@@ -128,10 +128,15 @@ try:
             c.close()
             return code == 451
         wait_for(deferred, timeout=60, what="451 with the DNS server gone")
+        # the same domain again: told at once, not after the timeouts
+        t0 = time.monotonic()
+        ok(deferred(), "451 again for the same domain")
+        ok(time.monotonic() - t0 < 3.0, "at once (%.1f s): the failure is "
+           "remembered" % (time.monotonic() - t0))
         # A client that leaves during the check does no harm.
         c = smtp.ehlo(p25)
         c.cmd("MAIL FROM:<someone@far.test>")
-        c.send("RCPT TO:<x@cust.example>\r\n")
+        c.send("RCPT TO:<x@elsewhere.example>\r\n")
         c.close()
         t0 = time.monotonic()
         c = smtp.ehlo(p25)
