@@ -406,11 +406,7 @@ stream_size(int fd)
 	while ((r = read(fd, b, sizeof(b))) != 0) {
 		if (r < 0)
 			return -1;
-		for (ssize_t k = 0; k < r; k++)
-			if (b[k] == '\n' && (k > 0 ? b[k - 1] : prev) != '\r')
-				n++;
-		n += r;
-		prev = b[r - 1];
+		n += (long long)mime_crlf_size_chunk(b, (size_t)r, &prev);
 	}
 	return lseek(fd, 0, SEEK_SET) == 0 ? n : -1;
 }
@@ -419,33 +415,31 @@ stream_size(int fd)
 static bool
 stream_pump(struct session *s, struct fstream *st)
 {
-	char in[32768], conv[2 * sizeof(in)];
+	char in[32768];
+	struct buf conv;
 
+	buf_init(&conv, 2 * sizeof(in), 0);
 	while (st->left > 0 && out_pending(s) < FETCH_OUT_HIGH) {
 		ssize_t r = read(st->fd, in, sizeof(in));
-		size_t o = 0;
 
 		if (r < 0 && errno == EINTR)
 			continue;
+		buf_reset(&conv);
 		if (r <= 0) {
 			/* the file shrank under us: the literal's length is
 			 * promised, so blanks make it up */
 			log_exc(LOG_IMAP, "%s: a message changed while being "
 			    "sent", s->id);
-			memset(conv, ' ', sizeof(conv));
-			o = st->left < sizeof(conv) ? st->left : sizeof(conv);
+			memset(in, ' ', sizeof(in));
+			buf_append(&conv, in, st->left < sizeof(in) ?
+			    st->left : sizeof(in));
 		} else
-			for (ssize_t k = 0; k < r; k++) {
-				if (in[k] == '\n' && st->prev != '\r')
-					conv[o++] = '\r';
-				conv[o++] = in[k];
-				st->prev = in[k];
-			}
-		if (o > st->left)
-			o = st->left;
-		out_raw(s, conv, o);
+			mime_crlf_append_chunk(&conv, in, (size_t)r, &st->prev);
+		size_t o = conv.len < st->left ? conv.len : st->left;
+		out_raw(s, conv.data, o);
 		st->left -= o;
 	}
+	buf_release(&conv);
 	if (st->left > 0)
 		return false;
 	out(s, ")\r\n");
@@ -454,99 +448,31 @@ stream_pump(struct session *s, struct fstream *st)
 	return true;
 }
 
-/*
- * Message i as one streamed literal: every other item first (none of
- * them needs the file), then "BODY[] {size}" and the file itself, the
- * rest by stream_pump.  false when the file is gone.
- */
-static bool
-fetch_stream_start(struct session *s, uint32_t i, const struct fetch *f,
-    bool uid, struct fstream *st)
+/* \Seen for a body fetched without .PEEK (not in a read-only folder). */
+static void
+fetch_set_seen(struct session *s, uint32_t i, const struct fetch *f)
 {
 	struct imap_msg *mm = &s->mb->msgs[i];
-	char *p = xasprintf("%s/cur/%s", s->mb->dir, imap_msg_name(s->mb, i));
-	long long size;
 
-	st->fd = open(p, O_RDONLY | O_CLOEXEC);
-	free(p);
-	if (st->fd < 0)
-		return false;
-	if ((size = stream_size(st->fd)) < 0) {
-		close(st->fd);
-		st->fd = -1;
-		return false;
-	}
-	if (size < (long long)UINT32_MAX)
-		mm->size = (uint32_t)size;
 	if (f->sets_seen && !s->readonly && !(mm->flags & IMAP_F_SEEN))
 		if (imap_mbox_set_flags(s->mb, i, mm->flags | IMAP_F_SEEN) < 0)
 			log_exc(LOG_IMAP, "%s: cannot set \\Seen", s->id);
-	out(s, "* %u FETCH (", i + 1);
-	if (uid) {
-		out(s, "UID %u ", mm->uid);
-	}
-	bool flags_shown = false, modseq_shown = false;
-	for (size_t k = 0; k < f->n; k++) {
-		const struct fitem *it = &f->v[k];
-
-		if ((int)k == f->stream_item || (it->kind == F_UID && uid))
-			continue;
-		switch (it->kind) {
-		case F_FLAGS:
-			out_flags(s, mm);
-			flags_shown = true;
-			break;
-		case F_UID:
-			out(s, "UID %u", mm->uid);
-			break;
-		case F_DATE:
-			out_date(s, message_date(s, i));
-			break;
-		case F_SIZE:
-			out(s, "RFC822.SIZE %u", message_size(s, i));
-			break;
-		case F_MODSEQ:
-			out(s, "MODSEQ (%llu)", (unsigned long long)mm->modseq);
-			modseq_shown = true;
-			break;
-		default:        /* excluded by stream_item's conditions */
-			break;
-		}
-		out(s, " ");
-	}
-	if (f->sets_seen && !flags_shown && !s->readonly) {
-		out_flags(s, mm);
-		out(s, " ");
-	}
-	if (s->condstore && !modseq_shown)
-		out(s, "MODSEQ (%llu) ", (unsigned long long)mm->modseq);
-	out(s, "%s {%lld}\r\n", f->v[f->stream_item].label, size);
-	st->left = (unsigned long long)size;
-	st->prev = 0;
-	return true;
 }
 
+/*
+ * "* n FETCH (" and every item of f but skip (-1: none), blank between
+ * them, then what a client gets unasked: the FLAGS a body fetch changed,
+ * MODSEQ once CONDSTORE is on.  more: the skipped item follows, so those
+ * are due even if nothing else was written.  fm: the message as read,
+ * for the items that need it.  True when something was written.
+ */
 static bool
-fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
+fetch_items(struct session *s, uint32_t i, const struct fetch *f, bool uid,
+    struct fmsg *fm, int skip, bool more)
 {
 	struct imap_msg *mm = &s->mb->msgs[i];
-	struct fmsg fm = { .mime = NULL };
-	bool first = true, flags_shown = false;
-	bool load = fetch_needs_file(s, i, f);
+	bool first = true, flags_shown = false, modseq_shown = false;
 
-	buf_init(&fm.scratch, 0, 0);
-	if (load) {
-		if (message_load(s, i, &fm.m, !f->need_whole) < 0) {
-			message_release(&fm.m);
-			buf_release(&fm.scratch);
-			return false;
-		}
-		fm.mime = mime_parse(fm.m.data.data != NULL ?
-		    fm.m.data.data : "", fm.m.data.len);
-	}
-	if (f->sets_seen && !s->readonly && !(mm->flags & IMAP_F_SEEN))
-		if (imap_mbox_set_flags(s->mb, i, mm->flags | IMAP_F_SEEN) < 0)
-			log_exc(LOG_IMAP, "%s: cannot set \\Seen", s->id);
 	out(s, "* %u FETCH (", i + 1);
 	if (uid) {
 		out(s, "UID %u", mm->uid);
@@ -555,9 +481,8 @@ fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
 	for (size_t k = 0; k < f->n; k++) {
 		const struct fitem *it = &f->v[k];
 
-		if (it->kind == F_UID && uid)
-			continue;
-		if (it->kind == F_FLAGS && flags_shown)
+		if ((int)k == skip || (it->kind == F_UID && uid) ||
+		    (it->kind == F_FLAGS && flags_shown))
 			continue;
 		if (!first)
 			out(s, " ");
@@ -578,29 +503,82 @@ fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
 			break;
 		case F_MODSEQ:
 			out(s, "MODSEQ (%llu)", (unsigned long long)mm->modseq);
+			modseq_shown = true;
 			break;
 		case F_ENVELOPE:
 		case F_BODY:
 		case F_BODYSTRUCTURE:
-			out_struct(s, i, &fm,
+			out_struct(s, i, fm,
 			    (enum mcache_item)(it->kind - F_ENVELOPE));
 			break;
 		case F_BODYSEC:
-			out_section(s, it, &fm);
+			out_section(s, it, fm);
 			break;
 		}
 	}
 	if (f->sets_seen && !flags_shown && !s->readonly) {
-		out(s, " ");
+		out(s, "%s", first ? "" : " ");
 		out_flags(s, mm);
+		first = false;
 	}
-	if (s->condstore && !first) {
-		bool has = false;
-		for (size_t k = 0; k < f->n; k++)
-			has = has || f->v[k].kind == F_MODSEQ;
-		if (!has)
-			out(s, " MODSEQ (%llu)", (unsigned long long)mm->modseq);
+	if (s->condstore && !modseq_shown && (!first || more)) {
+		out(s, "%sMODSEQ (%llu)", first ? "" : " ",
+		    (unsigned long long)mm->modseq);
+		first = false;
 	}
+	return !first;
+}
+
+/*
+ * Message i as one streamed literal: every other item first (none of
+ * them needs the file), then "BODY[] {size}" and the file itself, the
+ * rest by stream_pump.  false when the file is gone.
+ */
+static bool
+fetch_stream_start(struct session *s, uint32_t i, const struct fetch *f,
+    bool uid, struct fstream *st)
+{
+	char *p = xasprintf("%s/cur/%s", s->mb->dir, imap_msg_name(s->mb, i));
+	long long size;
+
+	st->fd = open(p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	if (st->fd < 0)
+		return false;
+	if ((size = stream_size(st->fd)) < 0) {
+		close(st->fd);
+		st->fd = -1;
+		return false;
+	}
+	if (size < (long long)UINT32_MAX)
+		s->mb->msgs[i].size = (uint32_t)size;
+	fetch_set_seen(s, i, f);
+	bool wrote = fetch_items(s, i, f, uid, NULL, f->stream_item, true);
+	out(s, "%s%s {%lld}\r\n", wrote ? " " : "",
+	    f->v[f->stream_item].label, size);
+	st->left = (unsigned long long)size;
+	st->prev = 0;
+	return true;
+}
+
+static bool
+fetch_one(struct session *s, uint32_t i, const struct fetch *f, bool uid)
+{
+	struct fmsg fm = { .mime = NULL };
+	bool load = fetch_needs_file(s, i, f);
+
+	buf_init(&fm.scratch, 0, 0);
+	if (load) {
+		if (message_load(s, i, &fm.m, !f->need_whole) < 0) {
+			message_release(&fm.m);
+			buf_release(&fm.scratch);
+			return false;
+		}
+		fm.mime = mime_parse(fm.m.data.data != NULL ?
+		    fm.m.data.data : "", fm.m.data.len);
+	}
+	fetch_set_seen(s, i, f);
+	fetch_items(s, i, f, uid, &fm, -1, false);
 	out(s, ")\r\n");
 	if (load) {
 		mime_free(&fm.mime);

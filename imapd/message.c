@@ -4,8 +4,8 @@
  * header fields, sizes and dates; sequence-set arguments.
  *
  * FETCH and SEARCH read only the header when that is all they need;
- * otherwise the message is read whole (XXX a streaming reader would keep
- * big attachments out of memory).
+ * otherwise the message is read whole here.  A big message fetched whole
+ * never comes here: cmd_fetch.c sends it from the file as it reads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "imapd.h"
+#include "mime.h"
 #include "xalloc.h"
 
 static int
@@ -26,29 +27,6 @@ open_msg(struct session *s, uint32_t i)
 
 	free(p);
 	return fd;
-}
-
-/* Append p[0..n) with every bare LF made CRLF; *prev is the byte before
- * p (the last one appended). */
-static void
-append_crlf(struct buf *b, const char *p, size_t n, char *prev)
-{
-	const char *end = p + n;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (nl == NULL) {
-			buf_append(b, p, (size_t)(end - p));
-			*prev = end[-1];
-			return;
-		}
-		bool cr = nl > p ? nl[-1] == '\r' : *prev == '\r';
-		buf_append(b, p, (size_t)(nl - p));
-		buf_append(b, cr ? "\n" : "\r\n", cr ? 1 : 2);
-		*prev = '\n';
-		p = nl + 1;
-	}
 }
 
 /* Where the header ends (after its blank line) in d[0..len), or 0. */
@@ -96,7 +74,7 @@ message_load(struct session *s, uint32_t i, struct message *m,
 		}
 		size_t before = m->data.len;
 
-		append_crlf(&m->data, b, (size_t)r, &prev);
+		mime_crlf_append_chunk(&m->data, b, (size_t)r, &prev);
 		if (header_only &&
 		    (end = header_end(m->data.data, m->data.len, before)) > 0) {
 			m->data.len = end;

@@ -261,6 +261,12 @@ bool mime_section_get(const struct mime_msg *m,
 
 /* Length of data[0..len) with every bare LF counted as CRLF. */
 size_t mime_crlf_size(const char *data, size_t len);
+/* The same for data read in pieces: *prev is the byte before data (0 at
+ * the start) and becomes data's last.  _size counts, _append appends the
+ * converted bytes to out. */
+size_t mime_crlf_size_chunk(const char *data, size_t len, char *prev);
+void mime_crlf_append_chunk(struct buf *out, const char *data, size_t len,
+    char *prev);
 /* Append the window [offset, offset+count) of data[0..len) as seen with
  * CRLF line ends (count may run past the end); this serves <partial>.
  * Returns the number of bytes appended. */

@@ -241,17 +241,45 @@ mime_section_get(const struct mime_msg *m, const struct mime_section *sec,
 }
 
 size_t
-mime_crlf_size(const char *data, size_t len)
+mime_crlf_size_chunk(const char *data, size_t len, char *prev)
 {
 	const char *nl, *p = data, *end = data + len;
 	size_t size = len;
 
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (nl == data || nl[-1] != '\r')
+		if ((nl == data ? *prev : nl[-1]) != '\r')
 			size++;
 		p = nl + 1;
 	}
+	if (len > 0)
+		*prev = data[len - 1];
 	return size;
+}
+
+size_t
+mime_crlf_size(const char *data, size_t len)
+{
+	char prev = 0;
+
+	return mime_crlf_size_chunk(data, len, &prev);
+}
+
+void
+mime_crlf_append_chunk(struct buf *out, const char *data, size_t len,
+    char *prev)
+{
+	const char *nl, *p = data, *end = data + len;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		bool bare = (nl == data ? *prev : nl[-1]) != '\r';
+
+		buf_append(out, p, (size_t)(nl - p));
+		buf_append(out, bare ? "\r\n" : "\n", bare ? 2 : 1);
+		p = nl + 1;
+	}
+	buf_append(out, p, (size_t)(end - p));
+	if (len > 0)
+		*prev = data[len - 1];
 }
 
 struct crlf_window {
