@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 
 import authmaps
+from benchlib import apt_install
 from tern import free_port, wait_for
 
 PASSWORD = "Bench-pw-1"
@@ -74,22 +75,7 @@ def ensure_dovecot(proto):
     if os.geteuid() != 0:
         print("%s is not installed (run as root to install it)" % pkg)
         return False
-    # Keep the package from starting a system-wide Dovecot.
-    policy = "/usr/sbin/policy-rc.d"
-    made = not os.path.exists(policy)
-    if made:
-        with open(policy, "w") as f:
-            f.write("#!/bin/sh\nexit 101\n")
-        os.chmod(policy, 0o755)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    try:
-        cmd = ["apt-get", "install", "-y", "-q", pkg]
-        if subprocess.run(cmd, env=env).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env)
-            subprocess.run(cmd, env=env)
-    finally:
-        if made:
-            os.unlink(policy)
+    apt_install(pkg)
     return os.path.exists(BINARY[proto])
 
 

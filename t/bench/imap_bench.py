@@ -28,7 +28,6 @@ The private Dovecot (dovecot-imapd) is made by dovecot.py; it is stopped
 at the end, whatever happens.  The whole run stops after --limit seconds.
 """
 import argparse
-import multiprocessing
 import os
 import pwd
 import re
@@ -40,6 +39,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tern import Instance, BIN                          # noqa: E402
 import authmaps                                         # noqa: E402
+from benchlib import run_clients                        # noqa: E402
 from dovecot import (PASSWORD, ROUNDS, Dovecot, ensure_dovecot,  # noqa
                      fill_maildir, message)
 from postfix import pss_of                              # noqa: E402
@@ -122,22 +122,6 @@ def session_loop(port, user, nmsgs, stop_at, q):
     q.put((ops, sessions))
 
 
-def run_phase(port, users, nmsgs, seconds):
-    q = multiprocessing.Queue()
-    t0 = time.monotonic()
-    stop_at = min(t0 + seconds, DEADLINE[0])
-    procs = [multiprocessing.Process(target=session_loop,
-                                     args=(port, u, nmsgs, stop_at, q))
-             for u in users]
-    for p in procs:
-        p.start()
-    got = [q.get(timeout=seconds + 120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
-    took = time.monotonic() - t0
-    return sum(g[0] for g in got) / took, sum(g[1] for g in got) / took
-
-
 def hold_idle(port, users, n, pids_of):
     """n sessions in IDLE; (connections held, KiB per connection)."""
     base = pss_kb(pids_of())
@@ -176,8 +160,10 @@ def tern_pids(inst):
 
 def measure(name, port, a, users, pids_of, idle_n):
     r = {}
-    run_phase(port, users, a.msgs, min(2.0, a.seconds))     # warm up
-    r["ops"] = run_phase(port, users, a.msgs, a.seconds)
+    run_clients(session_loop, port, users, min(2.0, a.seconds),
+                DEADLINE[0], a.msgs)                        # warm up
+    r["ops"] = run_clients(session_loop, port, users, a.seconds,
+                           DEADLINE[0], a.msgs)
     if idle_n > 0 and time.monotonic() < DEADLINE[0]:
         r["idle"] = hold_idle(port, users, idle_n, pids_of)
     print("   %-8s done" % name, flush=True)

@@ -30,7 +30,6 @@ services kept from starting); without it only Tern's figures print.
 Dovecot is stopped at the end, whatever happens.
 """
 import argparse
-import multiprocessing
 import os
 import pwd
 import shutil
@@ -40,6 +39,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tern import Instance, BIN                          # noqa: E402
 import authmaps                                         # noqa: E402
+from benchlib import run_clients                        # noqa: E402
 from dovecot import (PASSWORD, ROUNDS, Dovecot, ensure_dovecot,  # noqa
                      fill_maildir)
 
@@ -117,22 +117,6 @@ def retr_loop(port, user, nmsgs, stop_at, q):
     q.put((msgs, octets))
 
 
-def run_phase(target, port, users, seconds, *extra):
-    q = multiprocessing.Queue()
-    t0 = time.monotonic()
-    stop_at = min(t0 + seconds, DEADLINE[0])
-    procs = [multiprocessing.Process(target=target,
-                                     args=(port, u) + extra + (stop_at, q))
-             for u in users]
-    for p in procs:
-        p.start()
-    got = [q.get(timeout=seconds + 120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
-    took = time.monotonic() - t0
-    return sum(g[0] for g in got) / took, sum(g[1] for g in got) / took
-
-
 def big_session(port, user):
     t0 = time.monotonic()
     c = Conn(port)
@@ -150,10 +134,10 @@ def big_session(port, user):
 # --- main -------------------------------------------------------------------
 def measure(name, port, a, users, big_user):
     r = {}
-    r["login"] = run_phase(login_loop, port, users[:a.clients],
-                           a.seconds)[0]
-    r["retr"] = run_phase(retr_loop, port, users[:a.clients], a.seconds,
-                          a.msgs)
+    r["login"] = run_clients(login_loop, port, users[:a.clients],
+                             a.seconds, DEADLINE[0])[0]
+    r["retr"] = run_clients(retr_loop, port, users[:a.clients], a.seconds,
+                            DEADLINE[0], a.msgs)
     if big_user:
         r["big1"] = big_session(port, big_user)
         r["big2"] = big_session(port, big_user)

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 
+from benchlib import apt_install
 from tern import free_port, wait_for
 
 MASTER_CF = """\
@@ -61,22 +62,7 @@ def ensure_postfix():
     subprocess.run(["debconf-set-selections"], input=b"postfix "
                    b"postfix/main_mailer_type select No configuration\n",
                    env=env)
-    # Keep the package's own instance from starting.
-    rc = "/usr/sbin/policy-rc.d"
-    made = not os.path.exists(rc)
-    if made:
-        with open(rc, "w") as f:
-            f.write("#!/bin/sh\nexit 101\n")
-        os.chmod(rc, 0o755)
-    try:
-        cmd = ["apt-get", "install", "-y", "-q", "postfix"]
-        if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL).returncode:
-            subprocess.run(["apt-get", "update", "-q"], env=env,
-                           stdout=subprocess.DEVNULL)
-            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL)
-    finally:
-        if made:
-            os.unlink(rc)
+    apt_install("postfix", env)
     return shutil.which("smtp-source") is not None
 
 
