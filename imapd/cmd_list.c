@@ -25,6 +25,7 @@ struct list_req {
 	const char *ref;
 	const char **pats;
 	size_t npats;
+	char **full;                /* ref + each pattern, made once */
 };
 
 struct cand {
@@ -127,14 +128,9 @@ kids_range(const struct cands *c, size_t i, size_t *start, size_t *end)
 static bool
 matches(const struct list_req *r, const char *name)
 {
-	for (size_t i = 0; i < r->npats; i++) {
-		char *full = xasprintf("%s%s", r->ref, r->pats[i]);
-		bool m = folder_match(full, name);
-
-		free(full);
-		if (m)
+	for (size_t i = 0; i < r->npats; i++)
+		if (folder_match(r->full[i], name))
 			return true;
-	}
 	return false;
 }
 
@@ -150,7 +146,7 @@ meets(const struct list_req *r, const struct cand *c)
 }
 
 static void
-list_one(struct session *s, const struct list_req *r, const char *what,
+list_one(struct session *s, const struct list_req *r,
     const struct cands *c, size_t i)
 {
 	const struct cand *e = &c->v[i];
@@ -171,7 +167,7 @@ list_one(struct session *s, const struct list_req *r, const char *what,
 
 	const char *su = e->exists && r->ret_special ?
 	    folder_special_use(e->name) : NULL;
-	out(s, "* %s (", what);
+	out(s, "* LIST (");
 	if (!e->exists)
 		out(s, "%s%s", r->ext ? "\\NonExistent" : "\\Noselect",
 		    kids ? " \\HasChildren" : "");
@@ -202,7 +198,7 @@ list_one(struct session *s, const struct list_req *r, const char *what,
 }
 
 static void
-list_walk(struct session *s, const struct list_req *r, const char *what)
+list_walk(struct session *s, const struct list_req *r)
 {
 	struct cands c = { 0 };
 	size_t n;
@@ -222,11 +218,11 @@ list_walk(struct session *s, const struct list_req *r, const char *what)
 	/* INBOX first, as clients show it */
 	for (size_t i = 0; i < c.n; i++)
 		if (strcmp(c.v[i].name, "INBOX") == 0 && matches(r, "INBOX"))
-			list_one(s, r, what, &c, i);
+			list_one(s, r, &c, i);
 	for (size_t i = 0; i < c.n; i++)
 		if (strcmp(c.v[i].name, "INBOX") != 0 &&
 		    matches(r, c.v[i].name))
-			list_one(s, r, what, &c, i);
+			list_one(s, r, &c, i);
 	cands_free(&c);
 }
 
@@ -332,8 +328,15 @@ cmd_list(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 	/* LIST "" "": the hierarchy separator and root (RFC 3501 6.3.8) */
 	if (r.npats == 1 && *r.pats[0] == '\0')
 		out(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
-	else
-		list_walk(s, &r, "LIST");
+	else {
+		r.full = xcalloc(r.npats, sizeof(*r.full));
+		for (size_t i = 0; i < r.npats; i++)
+			r.full[i] = xasprintf("%s%s", r.ref, r.pats[i]);
+		list_walk(s, &r);
+		for (size_t i = 0; i < r.npats; i++)
+			free(r.full[i]);
+		free(r.full);
+	}
 	free(r.pats);
 	tagged(s, tag, "OK LIST completed");
 }

@@ -62,7 +62,6 @@ extern struct connslots *smtpd_conns;
 /* (Re)read the settings from the loaded tern.conf. */
 void settings_load(bool submission);
 void settings_free(void);
-#define SMTPD_IP_MAX HOSTNAMES_IP_MAX
 
 /* EXPN's view of the account maps (opened on first use). */
 struct accounts *smtpd_accounts(void);
