@@ -298,6 +298,16 @@ age(const char *path, time_t secs)
 	utimes(path, tv);
 }
 
+static bool
+past(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec ||
+	    (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
 static void
 test_usage(void)
 {
@@ -430,8 +440,12 @@ test_killed(void)
 			break;
 	td = xasprintf("%s/tmp", md);
 	nd = xasprintf("%s/new", md);
-	/* Wait (bounded) for the partial file to show in tmp/. */
-	for (int i = 0; i < 2000 && !seen; i++) {
+	/* Poll, with a deadline, for the partial file to show in tmp/. */
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 10;
+	while (!seen && !past(&deadline)) {
 		char *f = first_file(td);
 
 		if (f != NULL) {
@@ -443,7 +457,7 @@ test_killed(void)
 			free(f);
 		}
 		if (!seen)
-			usleep(1000);
+			usleep(1000);       /* the poll's period */
 	}
 	ok(seen, "the writer has a partial file in tmp/");
 	kill(pid, SIGKILL);
