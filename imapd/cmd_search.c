@@ -25,6 +25,7 @@ struct sctx {
 	bool loaded, failed;
 	struct message m;           /* its header, or all once body keys ask */
 	bool text_done;
+	int encoded;                /* encoded(): -1 not asked yet */
 	struct buf text;            /* header and body as people read them */
 	size_t body_at;             /* where the body starts in text */
 };
@@ -99,6 +100,19 @@ search_text(struct sctx *c)
 		mime_free(&mm);
 	}
 	return &c->text;
+}
+
+/* Could the text as read differ from the bytes (a transfer encoding, a
+ * charset, encoded words)?  Asked once per message, however many keys. */
+static bool
+encoded(struct sctx *c)
+{
+	if (c->encoded < 0)
+		c->encoded = ci_contains(c->m.data.data, c->m.data.len,
+		    "content-transfer-encoding", 25) || ci_contains(
+		    c->m.data.data, c->m.data.len, "charset", 7) ||
+		    ci_contains(c->m.data.data, c->m.hdr_len, "=?", 2);
+	return c->encoded > 0;
 }
 
 /* The message read for c: its header at least, all of it when whole. */
@@ -315,10 +329,7 @@ skey(struct sctx *c, struct imap_arg *a, size_t n, size_t *k, bool uid,
 		size_t l = c->m.data.len - (body ? c->m.hdr_len : 0);
 		*r = ci_contains(h, l, v->s, v->len);
 		/* not as written: as read, if anything is encoded */
-		if (!*r && (ci_contains(c->m.data.data, c->m.data.len,
-		    "content-transfer-encoding", 25) || ci_contains(
-		    c->m.data.data, c->m.data.len, "charset", 7) ||
-		    ci_contains(c->m.data.data, c->m.hdr_len, "=?", 2))) {
+		if (!*r && encoded(c)) {
 			const struct buf *t = search_text(c);
 			size_t from = body ? c->body_at : 0;
 
@@ -370,7 +381,7 @@ cmd_search(struct session *s, const char *tag, struct imap_arg *a, size_t n,
 			want_modseq = true;
 	buf_init(&res, 256, 0);
 	for (uint32_t i = 0; i < s->mb->count; i++) {
-		struct sctx c = { .s = s, .i = i };
+		struct sctx c = { .s = s, .i = i, .encoded = -1 };
 		int all = 1, r;
 		size_t k = start;
 
