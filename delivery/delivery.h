@@ -46,7 +46,6 @@ struct delivery_settings {
 	char *maps_dir;                 /* state_dir/maps */
 	char *queue_sock;               /* state_dir/queue.sock */
 	struct hostnames names;         /* hostname and hostnames */
-	const char *hostname;           /* names.host */
 	char *postmaster;               /* postmaster, or postmaster@host */
 	bool over_quota_bounce;         /* delivery_over_quota = bounce */
 	bool disabled_bounce;           /* delivery_disabled = bounce */

@@ -25,8 +25,8 @@
  * unix:smtp-out.sock and hands each job to the recipients' mail servers
  * over SMTP (remote.c): MX or routing.conf's relay hosts, STARTTLS,
  * per-recipient results; re-reads its keys on SIGHUP.  Keys: smtp_out_*,
- * dns_servers, dns_timeout,
- * dns_retries, hostname.
+ * dns_servers, dns_timeout, dns_retries, hostname, hostnames (the EHLO
+ * name per outbound address).
  */
 #include <string.h>
 

@@ -329,7 +329,7 @@ ehlo_name(const struct sconn *c)
 	socklen_t len = sizeof(local);
 
 	if (getsockname(c->fd, (struct sockaddr *)&local, &len) < 0)
-		return D.hostname;
+		return D.names.host;
 	return hostnames_for(&D.names, (struct sockaddr *)&local);
 }
 

@@ -118,7 +118,7 @@ reply_send(struct job *jb, const struct ldomain *d, const char *key,
 		.from = key, .from_name = name, .to = jb->dj->sender,
 		.subject = subject, .orig_subject = jb->msg.subject,
 		.orig_msgid = jb->msg.msgid, .orig_refs = jb->msg.refs,
-		.text = body, .id = uniq, .host = D.hostname, .now = jb->now,
+		.text = body, .id = uniq, .host = D.names.host, .now = jb->now,
 	};
 	const char *err;
 

@@ -30,10 +30,9 @@ settings_identity(void)
 
 	hostnames_release(&D.names);
 	hostnames_load(&D.names, LOG_DELIVERY);
-	D.hostname = D.names.host;
 	free(D.postmaster);
 	D.postmaster = pm[0] != '\0' ? xstrdup(pm) :
-	    xasprintf("postmaster@%s", D.hostname);
+	    xasprintf("postmaster@%s", D.names.host);
 }
 
 /* The blacklist: a bad item keeps the old list (and is logged). */
@@ -147,7 +146,6 @@ settings_free(void)
 	xfree(&D.maps_dir);
 	xfree(&D.queue_sock);
 	hostnames_release(&D.names);
-	D.hostname = NULL;
 	xfree(&D.postmaster);
 	xfree(&spool_path);
 }

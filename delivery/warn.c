@@ -70,7 +70,7 @@ warn_put(struct job *jb, const struct ldomain *d, const char *local,
 	    "Message-ID: <%s@%s>\nAuto-Submitted: auto-generated\n"
 	    "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
 	    "Content-Transfer-Encoding: 7bit\n\n%s", key, date, D.postmaster,
-	    key, subject, uniq, D.hostname, body);
+	    key, subject, uniq, D.names.host, body);
 	mm.prefix = b.data;
 	mm.prefix_len = b.len;
 	rc = maildir_create(udir, &err);
