@@ -154,10 +154,6 @@ def hold_idle(port, users, n, pids_of):
             c.s.close()
 
 
-def tern_pids(inst):
-    return [p for p in inst.child_pids()]
-
-
 def measure(name, port, a, users, pids_of, idle_n):
     r = {}
     run_clients(session_loop, port, users, min(2.0, a.seconds),
@@ -227,7 +223,7 @@ def main():
     try:
         inst.start()
         results["tern"] = measure("tern", inst.port("imap"), a, users,
-                                  lambda: tern_pids(inst), a.idle)
+                                  inst.child_pids, a.idle)
         inst.stop()
         if ensure_dovecot("imap") and time.monotonic() < DEADLINE[0]:
             dovecot = Dovecot("imap", dmail, users, owner, extra=(
