@@ -1,10 +1,12 @@
 /*
  * conn - one connection from the queue manager (lib/djob.h).
  *
- * Each "deliver" frame is a job, run right here to its end, and answered
- * with one "result" frame before the next frame is read: this worker is
- * busy meanwhile and the pool's other workers take the other
- * connections.  A frame that is not a well-formed job closes the
+ * Each "deliver" frame is a job.  The remote agent runs it right here to
+ * its end and answers with one "result" frame.  The local agent runs it
+ * up to its mailbox copies, which wait in tmp/ for the commit that ends
+ * this turn of the event loop (commit.c), shared with the jobs that came
+ * on the other connections meanwhile; the result goes out after it.  The
+ * queue sends a connection's next job only after its result.  A frame that is not a well-formed job closes the
  * connection (logged at exceptions level): the queue then treats the job
  * as deferred, which is always safe.
  *
@@ -31,6 +33,11 @@ struct conn {
 	struct ipc_conn *ipc;
 	struct event *closer;          /* the drain's deferred close */
 	unsigned long long id;
+	/* local: the job awaiting commit, and the frame its strings are
+	 * in (a copy: the one read is gone when conn_msg returns) */
+	struct djob dj;
+	struct ipc_msg *frame;
+	bool waiting;
 };
 
 static struct conn *conns;
@@ -39,6 +46,10 @@ static unsigned long long conn_ids;
 static void
 conn_end(struct conn *c)
 {
+	/* copies of its job may wait in tmp/: made durable and answered
+	 * before the connection goes */
+	if (c->waiting)
+		commit_flush();
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -61,26 +72,55 @@ conn_peer(const struct conn *c)
 }
 
 static void
+conn_answer(struct conn *c, struct djob *dj)
+{
+	struct ipc_msg *r = djob_result_encode(dj);
+
+	ipc_conn_send(c->ipc, r);
+	ipc_msg_free(&r);
+	djob_release(dj);
+}
+
+static void
+conn_committed(void *arg)
+{
+	struct conn *c = arg;
+
+	c->waiting = false;
+	conn_answer(c, &c->dj);
+	ipc_msg_free(&c->frame);
+}
+
+static void
 conn_job(struct conn *c, const struct ipc_msg *m)
 {
 	struct djob dj;
-	struct ipc_msg *r;
 	const char *err;
 
-	if (djob_decode(m, &dj, &err) < 0) {
-		log_exc(LOG_DELIVERY, "delivery: connection %llu from %s: %s; "
-		    "closing", c->id, conn_peer(c), err);
+	if (c->waiting) {
+		log_exc(LOG_DELIVERY, "delivery: connection %llu from %s: a "
+		    "job before the last one's result; closing", c->id,
+		    conn_peer(c));
 		conn_end(c);
 		return;
 	}
-	if (D.remote)
+	if (!D.remote)
+		m = c->frame = ipc_msg_copy(m);
+	if (djob_decode(m, &dj, &err) < 0) {
+		log_exc(LOG_DELIVERY, "delivery: connection %llu from %s: %s; "
+		    "closing", c->id, conn_peer(c), err);
+		ipc_msg_free(&c->frame);
+		conn_end(c);
+		return;
+	}
+	if (D.remote) {
 		remote_run(&dj);
-	else
-		job_run(&dj);
-	r = djob_result_encode(&dj);
-	ipc_conn_send(c->ipc, r);
-	ipc_msg_free(&r);
-	djob_release(&dj);
+		conn_answer(c, &dj);
+		return;
+	}
+	c->dj = dj;
+	c->waiting = true;
+	commit_add(job_start(&c->dj, commit_batch()), conn_committed, c);
 }
 
 static void
@@ -159,6 +199,8 @@ conn_drain(void)
 void
 conn_exit(void)
 {
+	commit_flush();
 	while (conns != NULL)
 		conn_end(conns);
+	commit_exit();
 }

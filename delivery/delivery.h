@@ -5,6 +5,7 @@
  *   settings.c  tern.conf keys, maps, spool; reopened on SIGHUP
  *   conn.c      connections from the queue: "deliver" in, "result" out
  *   job.c       one job: every recipient resolved, delivered, answered
+ *   commit.c    the copies of a turn's jobs made durable together
  *   message.c   the message in the spool file: its headers, its bytes
  *   resolve.c   an address to mailboxes and forwarding targets
  *   local.c     one copy into one mailbox: quotas, Maildir++
@@ -105,8 +106,24 @@ struct job {
 	struct maildir_batch *batch;
 	bool *in_batch;
 	size_t cur;                     /* the recipient being resolved */
+	bool loaded;                    /* msg was read */
 };
-void job_run(struct djob *dj);
+/* Every recipient of dj resolved and delivered; the mailbox copies wait
+ * in batch, which the caller commits (commit.c) before job_finish.  dj
+ * stays the caller's. */
+struct job *job_start(struct djob *dj, struct maildir_batch *batch);
+/* The results final (not_durable: why the batch failed, or NULL) and
+ * logged; frees jb. */
+void job_finish(struct job *jb, const char *not_durable);
+
+/* commit.c: started jobs wait for one commit per event-loop turn; then
+ * each is finished (job_finish) and done(arg) answers it. */
+typedef void commit_done_fn(void *arg);
+struct maildir_batch *commit_batch(void);
+void commit_add(struct job *jb, commit_done_fn *done, void *arg);
+/* Commit and answer what waits, now. */
+void commit_flush(void);
+void commit_exit(void);
 bool job_done(const struct job *jb, const char *key);
 void job_mark_done(struct job *jb, const char *key);
 

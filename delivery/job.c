@@ -107,64 +107,74 @@ job_rcpt(struct job *jb, size_t i)
 }
 
 /*
- * The job's mailbox copies made durable at once (lib/maildir's batch:
- * two syncfs calls for many copies instead of two fsyncs each).  If that
- * fails nothing of it stays in any mailbox, and each recipient that had
- * a copy there is deferred instead of delivered.
+ * The job's copies were in a batch (commit.c) that could not be made
+ * durable: nothing of it stayed in any mailbox, so each recipient that
+ * had a copy there is deferred instead of delivered.
  */
 static void
-job_commit(struct job *jb)
+job_not_durable(struct job *jb, const char *why)
 {
 	struct djob *dj = jb->dj;
-	char *err = NULL;
+	bool any = false;
 
-	if (maildir_batch_commit(jb->batch, &err) == 0)
-		return;
-	log_exc(LOG_DELIVERY, "%s: mailbox copies not made durable: %s",
-	    dj->id, err);
-	free(err);
 	for (size_t i = 0; i < dj->nrcpts; i++)
 		if (jb->in_batch[i] && dj->rcpts[i].status == DJOB_OK) {
 			free(dj->rcpts[i].queued);
 			dj->rcpts[i].queued = NULL;
 			djob_set(dj, i, DJOB_DEFER, "4.3.0 cannot write to "
 			    "the mailbox");
+			any = true;
 		}
+	if (any)
+		log_exc(LOG_DELIVERY, "%s: mailbox copies not made durable: "
+		    "%s", dj->id, why);
 }
 
-void
-job_run(struct djob *dj)
+struct job *
+job_start(struct djob *dj, struct maildir_batch *batch)
 {
-	struct job jb = { .dj = dj, .now = time(NULL) };
+	struct job *jb = xcalloc(1, sizeof(*jb));
 	char *err = NULL;
 
+	jb->dj = dj;
+	jb->now = time(NULL);
+	jb->in_batch = xcalloc(dj->nrcpts ? dj->nrcpts : 1,
+	    sizeof(*jb->in_batch));
 	log_detail(LOG_DELIVERY, "%s: job: from=<%s> nrcpt=%zu attempt=%lld",
 	    dj->id, dj->sender, dj->nrcpts, dj->attempt);
 	(void)settings_maps_fresh();    /* the old maps serve if it fails */
-	if (dmsg_load(&jb.msg, dj->path, dj->offset, &err) < 0) {
+	if (dmsg_load(&jb->msg, dj->path, dj->offset, &err) < 0) {
 		log_exc(LOG_DELIVERY, "%s: %s", dj->id, err);
 		free(err);
-		for (size_t i = 0; i < dj->nrcpts; i++) {
+		for (size_t i = 0; i < dj->nrcpts; i++)
 			djob_set(dj, i, DJOB_DEFER, "4.3.0 cannot read the "
 			    "message");
-			log_msg(LOG_DELIVERY, "%s: to=<%s> status=defer (%s)",
-			    dj->id, dj->rcpts[i].addr, dj->rcpts[i].text);
-		}
-		return;
+		return jb;
 	}
-	jb.batch = maildir_batch_new();
-	jb.in_batch = xcalloc(dj->nrcpts, sizeof(*jb.in_batch));
+	jb->loaded = true;
+	jb->batch = batch;
 	for (size_t i = 0; i < dj->nrcpts; i++)
-		job_rcpt(&jb, i);
-	job_commit(&jb);
+		job_rcpt(jb, i);
+	jb->batch = NULL;       /* it belongs to the caller */
+	return jb;
+}
+
+void
+job_finish(struct job *jb, const char *not_durable)
+{
+	struct djob *dj = jb->dj;
+
+	if (not_durable != NULL)
+		job_not_durable(jb, not_durable);
 	for (size_t i = 0; i < dj->nrcpts; i++)
 		log_msg(LOG_DELIVERY, "%s: to=<%s> status=%s (%s)", dj->id,
 		    dj->rcpts[i].addr, djob_status_name(dj->rcpts[i].status),
 		    dj->rcpts[i].text);
-	maildir_batch_free(&jb.batch);
-	free(jb.in_batch);
-	for (size_t i = 0; i < jb.ndone; i++)
-		free(jb.done[i]);
-	free(jb.done);
-	dmsg_release(&jb.msg);
+	free(jb->in_batch);
+	for (size_t i = 0; i < jb->ndone; i++)
+		free(jb->done[i]);
+	free(jb->done);
+	if (jb->loaded)
+		dmsg_release(&jb->msg);
+	free(jb);
 }

@@ -368,3 +368,19 @@ ipc_hello_check(const struct ipc_msg *m, const char **error_r)
 	}
 	return 0;
 }
+
+struct ipc_msg *
+ipc_msg_copy(const struct ipc_msg *m)
+{
+	struct ipc_msg *c = ipc_msg_new(ipc_msg_type(m));
+
+	for (size_t i = 0; i < ipc_msg_count(m); i++) {
+		const char *name;
+		const void *val;
+		size_t len;
+
+		ipc_msg_field(m, i, &name, &val, &len);
+		ipc_msg_add(c, name, val, len);
+	}
+	return c;
+}

@@ -85,6 +85,9 @@ size_t ipc_msg_count(const struct ipc_msg *m);
 void ipc_msg_field(const struct ipc_msg *m, size_t i, const char **name_r,
     const void **val_r, size_t *len_r);
 
+/* A message of its own with m's type and fields (caller frees). */
+struct ipc_msg *ipc_msg_copy(const struct ipc_msg *m);
+
 /* --- framing --- */
 
 /* Append one whole frame (length prefix and body) to out.  BUG if out's

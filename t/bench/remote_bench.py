@@ -26,6 +26,7 @@ import dtest                                   # noqa: E402
 from postfix import Postfix, ensure_postfix    # noqa: E402
 from smtp_bench import Sampler                 # noqa: E402
 from postfix import pss_of                     # noqa: E402
+from benchlib import spread_server_dirs        # noqa: E402
 
 
 def sink(port):
@@ -118,6 +119,7 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--limit", type=int, default=300)
     a = ap.parse_args()
+    spread_server_dirs()
     if not ensure_postfix():
         print("   (no Postfix and no smtp-sink: nothing to measure)")
         return

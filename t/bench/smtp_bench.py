@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 from tern import BIN, wait_for                  # noqa: E402
 import dtest                                    # noqa: E402
 from postfix import Postfix, ensure_postfix, pss_of   # noqa: E402
+from benchlib import spread_server_dirs                # noqa: E402
 
 USERS = ["u"] + ["%du" % i for i in range(2, 11)]
 DOMAIN = "example.test"
@@ -167,6 +168,7 @@ def main():
     ap.add_argument("--rcpts", default="1,10")
     ap.add_argument("--limit", type=int, default=300)
     a = ap.parse_args()
+    spread_server_dirs()
     have_pf = ensure_postfix()
     if not have_pf:
         print("   (no Postfix: Tern's figures only)")
