@@ -10,8 +10,9 @@
 #include "xalloc.h"
 
 /* Below this many files, fsyncs of each are cheaper than syncfs, which
- * also waits for everything else dirty on the file system. */
-#define BATCH_SYNCFS_MIN 3
+ * also waits for everything else dirty on the file system; from two on,
+ * the disk cache flush each fsync ends with costs more. */
+#define BATCH_SYNCFS_MIN 2
 
 struct bent {
 	int fd;                 /* open until committed */

@@ -457,6 +457,20 @@ spool_fsync_dir(const struct spool *s, unsigned sub, const char **error_r)
 }
 
 int
+spool_syncfs(const struct spool *s, const char **error_r)
+{
+	int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+
+	if (fd >= 0) {
+		rc = syncfs(fd);
+		close(fd);
+	}
+	if (rc < 0)
+		*error_r = strerror(errno);
+	return rc;
+}
+
+int
 spool_file_commit(struct spool_file **fp, const char **error_r)
 {
 	struct spool_file *f = *fp;

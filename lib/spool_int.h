@@ -37,6 +37,8 @@ int spool_file_sync_data_nosync(struct spool_file *f, const char **error_r);
 int spool_file_publish(struct spool_file *f, const char **error_r);
 int spool_fsync_dir(const struct spool *s, unsigned sub,
     const char **error_r);
+/* Everything on the spool's file system durable (syncfs). */
+int spool_syncfs(const struct spool *s, const char **error_r);
 void spool_committer_init(struct spool *s);
 void spool_committer_stop(struct spool *s);
 
