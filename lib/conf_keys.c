@@ -63,7 +63,7 @@ const struct conf_key conf_table[] = {
 	{ "smtp_out_ca_file", CONF_PATH, "", NULL, NULL, NULL,
 	  "Trusted CA certificates (PEM) for smtp_out_tls = verify; empty: the system's." },
 	{ "dns_servers", CONF_LIST, "", NULL, NULL, NULL,
-	  "DNS servers for MX and address lookups by the remote agent and smtpd's backup-MX check (ip or ip:port, up to 3); empty: the system's." },
+	  "DNS servers for MX and address lookups by the remote agent and smtpd's backup-MX check (IPv4 or IPv4:port, IPv6 or [IPv6]:port; up to 3); empty: the system's." },
 	{ "dns_timeout", CONF_TIME, "5s", "1s", "1m", NULL,
 	  "How long one DNS query may take before it is sent again." },
 	{ "dns_retries", CONF_INT, "2", "1", "10", NULL,

@@ -86,7 +86,7 @@ dns_cache_clear(void)
 }
 
 static struct {
-	struct sockaddr_in servers[MAXNS];
+	struct sockaddr_storage servers[MAXNS];
 	size_t nservers;
 	int timeout, tries;
 } R = { .timeout = 5, .tries = 2 };
@@ -96,43 +96,91 @@ static struct {
 static struct __res_state rs;
 static bool rs_ready;
 
-int
-dns_config(const char *const *servers, size_t n, int timeout_s, int tries,
+/*
+ * One dns_servers item: "192.0.2.53", "192.0.2.53:5353", "2001:db8::53"
+ * or "[2001:db8::53]:5353" (an IPv6 address takes a port only in
+ * brackets).  0, or -1 with *why_r.
+ */
+static int
+dns_server_parse(const char *item, struct sockaddr_storage *ss,
     const char **why_r)
 {
-	R.nservers = 0;
-	for (size_t i = 0; i < n; i++) {
-		char host[64];
-		const char *colon = strchr(servers[i], ':');
-		size_t hl = colon != NULL ? (size_t)(colon - servers[i]) :
-		    strlen(servers[i]);
-		long long port = 53;
-		struct sockaddr_in *sin = &R.servers[R.nservers];
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	const char *start = item, *end, *port_s = NULL;
+	char host[INET6_ADDRSTRLEN];
+	long long port = 53;
+	bool v6;
 
-		if (R.nservers == MAXNS) {
-			*why_r = "at most 3 servers";
+	if (*item == '[') {
+		start = item + 1;
+		if ((end = strchr(start, ']')) == NULL) {
+			*why_r = "'[' without ']'";
 			return -1;
 		}
-		if (hl >= sizeof(host)) {
-			*why_r = "not an IPv4 address";
+		if (end[1] == ':')
+			port_s = end + 2;
+		else if (end[1] != '\0') {
+			*why_r = "only ':port' may follow ']'";
 			return -1;
 		}
-		memcpy(host, servers[i], hl);
-		host[hl] = '\0';
-		memset(sin, 0, sizeof(*sin));
+		v6 = true;
+	} else {
+		end = strchr(item, ':');
+		/* two colons or more: an IPv6 address, without a port */
+		v6 = end != NULL && strchr(end + 1, ':') != NULL;
+		if (v6)
+			end = item + strlen(item);
+		else if (end != NULL)
+			port_s = end + 1;
+		else
+			end = item + strlen(item);
+	}
+	if ((size_t)(end - start) >= sizeof(host)) {
+		*why_r = "not an IP address";
+		return -1;
+	}
+	memcpy(host, start, (size_t)(end - start));
+	host[end - start] = '\0';
+	if (port_s != NULL && (conf_parse_int(port_s, &port, why_r) < 0 ||
+	    port < 1 || port > 65535)) {
+		*why_r = "port must be 1 to 65535";
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((unsigned short)port);
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			*why_r = "not an IPv6 address";
+			return -1;
+		}
+	} else {
 		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)port);
 		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
 			*why_r = "not an IPv4 address";
 			return -1;
 		}
-		if (colon != NULL && (conf_parse_int(colon + 1, &port, why_r) <
-		    0 || port < 1 || port > 65535)) {
-			*why_r = "port must be 1 to 65535";
-			return -1;
-		}
-		sin->sin_port = htons((unsigned short)port);
-		R.nservers++;
 	}
+	return 0;
+}
+
+int
+dns_config(const char *const *servers, size_t n, int timeout_s, int tries,
+    const char **why_r)
+{
+	struct sockaddr_storage parsed[MAXNS];
+
+	if (n > MAXNS) {
+		*why_r = "at most 3 servers";
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (dns_server_parse(servers[i], &parsed[i], why_r) < 0)
+			return -1;
+	memcpy(R.servers, parsed, n * sizeof(*parsed));
+	R.nservers = n;
 	R.timeout = timeout_s > 0 ? timeout_s : 1;
 	R.tries = tries > 0 ? tries : 1;
 	/* New servers: forget the resolver and what the old ones said. */
@@ -144,6 +192,38 @@ dns_config(const char *const *servers, size_t n, int timeout_s, int tries,
 	return 0;
 }
 
+/*
+ * Our servers into the resolver.  libresolv keeps IPv4 servers in
+ * nsaddr_list; an IPv6 one is a malloc'd address in _u._ext.nsaddrs with
+ * its nsaddr_list slot's family 0 (glibc's resolv_conf.c does the same
+ * for resolv.conf, and res_nclose frees them).
+ */
+static int
+resolver_servers(char *err, size_t errlen)
+{
+	for (size_t i = 0; i < MAXNS; i++) {
+		free(rs._u._ext.nsaddrs[i]);
+		rs._u._ext.nsaddrs[i] = NULL;
+	}
+	for (size_t i = 0; i < R.nservers; i++) {
+		rs._u._ext.nssocks[i] = -1;
+		if (R.servers[i].ss_family == AF_INET) {
+			memcpy(&rs.nsaddr_list[i], &R.servers[i],
+			    sizeof(rs.nsaddr_list[i]));
+			continue;
+		}
+		rs._u._ext.nsaddrs[i] = malloc(sizeof(struct sockaddr_in6));
+		if (rs._u._ext.nsaddrs[i] == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		memcpy(rs._u._ext.nsaddrs[i], &R.servers[i],
+		    sizeof(struct sockaddr_in6));
+		memset(&rs.nsaddr_list[i], 0, sizeof(rs.nsaddr_list[i]));
+	}
+	rs.nscount = (int)R.nservers;
+	return 0;
+}
 
 static int
 resolver_ready(char *err, size_t errlen)
@@ -155,10 +235,9 @@ resolver_ready(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up the resolver");
 		return -1;
 	}
-	if (R.nservers > 0) {
-		for (size_t i = 0; i < R.nservers; i++)
-			rs.nsaddr_list[i] = R.servers[i];
-		rs.nscount = (int)R.nservers;
+	if (R.nservers > 0 && resolver_servers(err, errlen) < 0) {
+		res_nclose(&rs);
+		return -1;
 	}
 	rs.retrans = R.timeout;
 	rs.retry = R.tries;

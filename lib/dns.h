@@ -1,7 +1,7 @@
 /*
  * dns - MX and address lookups for the remote delivery agent, through
  * the servers of the tern.conf key dns_servers (the reference's DNS
- * servers; "ip" or "ip:port", IPv4) or, when it is empty, the system's
+ * servers; IPv4 "ip" or "ip:port", IPv6 "ip6" or "[ip6]:port") or, when it is empty, the system's
  * resolver configuration.  Blocking, bounded by dns_timeout and
  * dns_retries: it runs in the delivery agents, one job per process at a
  * time, and in smtpd's MX-check thread (smtpd/mxaddrs.c), never in an
@@ -39,8 +39,8 @@ struct dns_mx {
 };
 
 /*
- * Resolver settings: servers ("192.0.2.53" or "127.0.0.1:5353"), at
- * most 3, none for the system's; per-try timeout in seconds, tries.
+ * Resolver settings: servers ("192.0.2.53", "127.0.0.1:5353",
+ * "2001:db8::53", "[::1]:5353"), at most 3, none for the system's; per-try timeout in seconds, tries.
  * Cached answers are forgotten.
  * 0, or -1 with *why_r naming the bad item.
  */

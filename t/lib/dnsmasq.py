@@ -9,6 +9,8 @@ other name in them is NXDOMAIN).
     conf = {"dns_servers": dns.server}      # "127.0.0.1:PORT"
     dns.stop()
 
+With ipv6=True it listens on [::1] instead ("[::1]:PORT").
+
 Null MX is "--mx-host=domain,.,0".  Nothing sleeps: start() polls.
 """
 import os
@@ -26,13 +28,15 @@ def available():
 
 
 class Dnsmasq:
-    def __init__(self, zones=(), args=()):
+    def __init__(self, zones=(), args=(), ipv6=False):
         self.port = free_port()
-        self.server = "127.0.0.1:%d" % self.port
+        self.family = socket.AF_INET6 if ipv6 else socket.AF_INET
+        self.addr = "::1" if ipv6 else "127.0.0.1"
+        self.server = ("[::1]:%d" if ipv6 else "127.0.0.1:%d") % self.port
         self.dir = tempfile.mkdtemp(prefix="tern-dns-")
         self.cmd = ["dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv",
                     "--no-hosts", "--bind-interfaces",
-                    "--listen-address=127.0.0.1", "--port=%d" % self.port,
+                    "--listen-address=" + self.addr, "--port=%d" % self.port,
                     "--pid-file=" + os.path.join(self.dir, "pid")]
         self.cmd += ["--local=/%s/" % z for z in zones]
         self.cmd += list(args)
@@ -41,10 +45,10 @@ class Dnsmasq:
     def _answers(self):
         q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + \
             b"\x07example\x00" + struct.pack(">HH", 1, 1)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(self.family, socket.SOCK_DGRAM)
         s.settimeout(0.2)
         try:
-            s.sendto(q, ("127.0.0.1", self.port))
+            s.sendto(q, (self.addr, self.port))
             return len(s.recv(512)) > 12
         except OSError:
             return False
