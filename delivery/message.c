@@ -33,9 +33,20 @@
 int
 dmsg_open(const struct dmsg *m, char **error_r)
 {
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	char skip[4096];
 	off_t left;
+	int fd;
+
+	/* Each copy reads through a duplicate of the descriptor the load
+	 * kept: no second walk of the spool path per mailbox. */
+	if (m->fd >= 0) {
+		fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd >= 0 && lseek(fd, m->offset, SEEK_SET) == m->offset)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		*error_r = xasprintf("cannot open %s: %s", m->path,
@@ -205,20 +216,25 @@ dmsg_load(struct dmsg *m, const char *path, long long offset,
 {
 	struct buf h;
 	struct stat st;
+	bool reg;
 	int fd, rc;
 
 	memset(m, 0, sizeof(*m));
+	m->fd = -1;
 	m->path = path;
 	m->offset = (off_t)offset;
 	fd = dmsg_open(m, error_r);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size > m->offset)
+	reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (reg && st.st_size > m->offset)
 		m->size = st.st_size - m->offset;
 	buf_init(&h, 4096, 0);
 	rc = dmsg_read_header(fd, &h, error_r);
-	close(fd);
+	if (rc == 0 && reg)
+		m->fd = fd;
+	else
+		close(fd);
 	if (rc == 0)
 		dmsg_parse(m, h.data, h.len);
 	buf_release(&h);
@@ -238,7 +254,10 @@ dmsg_release(struct dmsg *m)
 	free(m->refs);
 	free(m->auto_submitted);
 	free(m->precedence);
+	if (m->fd >= 0)
+		close(m->fd);
 	memset(m, 0, sizeof(*m));
+	m->fd = -1;
 }
 
 bool
