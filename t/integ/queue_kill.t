@@ -31,7 +31,8 @@ rng = random.Random(SEED)
 diag("seed %d, %d messages, %s" % (SEED, N, "smtpd + delivery" if REAL
                                    else "spoolinject + fixture agent"))
 users = ["user%02d" % i for i in range(USERS)]
-CONF = {"spool_delivery_delay": "0",
+JOBS = 10       # queue_local_parallel: the jobs the queue has out at once
+CONF = {"spool_delivery_delay": "0", "queue_local_parallel": str(JOBS),
         "spool_retry_intervals": " ".join(["1s"] * 40),
         "queue_scan_interval": "1s", "master_restart_delay_max": "2s",
         "log_level_delivery": "normal", "log_level_smtp": "exceptions"}
@@ -204,13 +205,14 @@ with t.inst:
         len(seen), t1 - t0, len(dups), ", ".join(
             "%s x%d" % kv for kv in list(dups.items())[:10])))
     # The window: a kill -9 of the queue forgets the answers of the jobs
-    # it had out (queue_local_parallel, 10) and any not yet synced; an
-    # agent killed between its delivery and its answer repeats that one.
+    # it had out (JOBS) and any not yet synced; an agent killed between
+    # a commit and its answers repeats the jobs of that commit, at most
+    # the JOBS the queue had out.
     qk = sum(1 for k in kills if k.startswith("queue"))
-    bound = qk * 2 * 10 + (len(kills) - qk) * 2
+    bound = qk * 2 * JOBS + (len(kills) - qk) * JOBS
     ok(len(dups) <= bound, "duplicates: %d, within the window's bound %d "
-       "(%d queue kills x 2 x 10 jobs out, + 2 per agent kill)" %
-       (len(dups), bound, qk))
+       "(%d queue kills x 2 x %d jobs out, + %d per agent kill)" %
+       (len(dups), bound, qk, JOBS, JOBS))
     wait_for(lambda: not spool_files(t.inst), timeout=60,
              what="the spool to empty")
     ok(True, "the spool emptied")
