@@ -13,7 +13,10 @@
  * not message/rfc822, MIME of the message) is sent as "", as Dovecot
  * does; a partial beyond the end is "" too.  ENVELOPE, BODY and
  * BODYSTRUCTURE come from msgcache.c when a FETCH asked before.  A long
- * answer waits for the client to read it (fetch_continue).  No
+ * answer waits for the client to read it (fetch_continue).  A big
+ * message fetched whole, or in pieces of the whole, is sent from its
+ * file as it is read (fetch_stream_start), each piece resuming where
+ * the last one ended.  No
  * EXPUNGE is sent during FETCH: a message another session removed is
  * skipped and the answer is NO [EXPUNGEISSUED] (RFC 2180 4.1.1).
  */
@@ -346,16 +349,87 @@ out_pending(struct session *s)
  * when the FETCH allows (fetch.stream_item), instead of read whole. */
 #define STREAM_MIN (1024 * 1024)
 
-/* The message being sent from its file: LF made CRLF on the way, as
- * message_load does, exactly left more octets to go. */
-struct fstream {
-	int fd;
-	unsigned long long left;
+/*
+ * Big messages whose CRLF size is known, with a place in each to resume
+ * from: a client that fetches a big message in pieces
+ * (BODY.PEEK[]<0.65536>, then <65536.65536>, ...; Thunderbird does by
+ * default) costs one read of the file in all, not one per piece.  Per
+ * process, for every session: a file's content never changes, and the
+ * key (device, inode, size, mtime) tells when a name is another file.
+ */
+struct fkey {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	long long mtime_ns;
+};
+
+struct fpos {
+	unsigned long long file_off, crlf_off;
 	char prev;
 };
 
+struct fknown {
+	struct fkey key;
+	unsigned long long crlf_size;
+	struct fpos ck;
+	unsigned long long used;    /* LRU clock */
+};
+
+#define FKNOWN_MAX 8
+static struct fknown fknown[FKNOWN_MAX];
+static unsigned long long fknown_clock;
+
+static bool
+fkey_eq(const struct fkey *a, const struct fkey *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtime_ns == b->mtime_ns;
+}
+
+/* The entry for key, or NULL. */
+static struct fknown *
+fknown_get(const struct fkey *key)
+{
+	for (size_t i = 0; i < FKNOWN_MAX; i++)
+		if (fknown[i].used != 0 && fkey_eq(&fknown[i].key, key)) {
+			fknown[i].used = ++fknown_clock;
+			return &fknown[i];
+		}
+	return NULL;
+}
+
+/* A new entry for key (the least recently used one replaced). */
+static struct fknown *
+fknown_put(const struct fkey *key, unsigned long long crlf_size)
+{
+	struct fknown *e = &fknown[0];
+
+	for (size_t i = 1; i < FKNOWN_MAX; i++)
+		if (fknown[i].used < e->used)
+			e = &fknown[i];
+	*e = (struct fknown){ .key = *key, .crlf_size = crlf_size,
+	    .used = ++fknown_clock };
+	return e;
+}
+
+/* The message being sent from its file: LF made CRLF on the way, as
+ * message_load does; skip octets of that dropped first (a partial's
+ * origin), then exactly left more to go. */
+struct fstream {
+	int fd;
+	unsigned long long left, skip;
+	char prev;
+	/* how far the file is read, and the CRLF text made of it */
+	unsigned long long file_off, crlf_off;
+	struct fpos ck;             /* before the last read: a place to
+	                             * resume the next partial from */
+	struct fkey key;
+};
+
 /* The one item that may be streamed: the whole message ([], RFC822,
- * no partial), when nothing else asked needs the file.  -1 if none. */
+ * with or without a partial), when nothing else asked needs the file.
+ * -1 if none. */
 static int
 stream_item_of(const struct fetch *f)
 {
@@ -369,7 +443,7 @@ stream_item_of(const struct fetch *f)
 			return -1;
 		if (it->kind != F_BODYSEC)
 			continue;
-		if (item >= 0 || it->partial || it->sec.part[0] != '\0' ||
+		if (item >= 0 || it->sec.part[0] != '\0' ||
 		    it->sec.text != MIME_SECTION_NONE)
 			return -1;
 		item = (int)k;
@@ -420,7 +494,10 @@ stream_pump(struct session *s, struct fstream *st)
 
 	buf_init(&conv, 2 * sizeof(in), 0);
 	while (st->left > 0 && out_pending(s) < FETCH_OUT_HIGH) {
+		struct fpos here = { .file_off = st->file_off,
+		    .crlf_off = st->crlf_off, .prev = st->prev };
 		ssize_t r = read(st->fd, in, sizeof(in));
+		size_t drop;
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -433,15 +510,30 @@ stream_pump(struct session *s, struct fstream *st)
 			memset(in, ' ', sizeof(in));
 			buf_append(&conv, in, st->left < sizeof(in) ?
 			    st->left : sizeof(in));
-		} else
+			st->skip = 0;
+			st->key.ino = 0;        /* nothing to remember */
+		} else {
+			st->ck = here;
 			mime_crlf_append_chunk(&conv, in, (size_t)r, &st->prev);
-		size_t o = conv.len < st->left ? conv.len : st->left;
-		out_raw(s, conv.data, o);
+			st->file_off += (unsigned long long)r;
+			st->crlf_off += conv.len;
+		}
+		drop = conv.len < st->skip ? conv.len : (size_t)st->skip;
+		st->skip -= drop;
+		size_t o = conv.len - drop < st->left ? conv.len - drop :
+		    (size_t)st->left;
+		out_raw(s, conv.data + drop, o);
 		st->left -= o;
 	}
 	buf_release(&conv);
 	if (st->left > 0)
 		return false;
+	if (st->key.ino != 0 && st->file_off > 0) {
+		struct fknown *e = fknown_get(&st->key);
+
+		if (e != NULL)
+			e->ck = st->ck;
+	}
 	out(s, ")\r\n");
 	close(st->fd);
 	st->fd = -1;
@@ -539,26 +631,56 @@ fetch_stream_start(struct session *s, uint32_t i, const struct fetch *f,
     bool uid, struct fstream *st)
 {
 	char *p = xasprintf("%s/cur/%s", s->mb->dir, imap_msg_name(s->mb, i));
-	long long size;
+	const struct fitem *it = &f->v[f->stream_item];
+	unsigned long long size, start = 0, lit;
+	struct fknown *e;
+	struct stat sb;
 
-	st->fd = open(p, O_RDONLY | O_CLOEXEC);
+	*st = (struct fstream){ .fd = open(p, O_RDONLY | O_CLOEXEC) };
 	free(p);
-	if (st->fd < 0)
-		return false;
-	if ((size = stream_size(st->fd)) < 0) {
-		close(st->fd);
-		st->fd = -1;
-		return false;
+	if (st->fd < 0 || fstat(st->fd, &sb) < 0)
+		goto gone;
+	st->key = (struct fkey){ .dev = sb.st_dev, .ino = sb.st_ino,
+	    .size = sb.st_size, .mtime_ns = (long long)sb.st_mtim.tv_sec *
+	    1000000000LL + sb.st_mtim.tv_nsec };
+	if ((e = fknown_get(&st->key)) == NULL) {
+		long long n = stream_size(st->fd);
+
+		if (n < 0)
+			goto gone;
+		e = fknown_put(&st->key, (unsigned long long)n);
 	}
-	if (size < (long long)UINT32_MAX)
+	size = e->crlf_size;
+	if (size < UINT32_MAX)
 		s->mb->msgs[i].size = (uint32_t)size;
+	lit = size;
+	if (it->partial) {
+		start = it->start;
+		lit = start >= size ? 0 : size - start < it->count ?
+		    size - start : it->count;
+	}
+	/* resume where an earlier piece ended, when that is not past us */
+	if (start > 0 && e->ck.crlf_off <= start && e->ck.file_off > 0) {
+		if (lseek(st->fd, (off_t)e->ck.file_off, SEEK_SET) < 0)
+			goto gone;
+		st->file_off = e->ck.file_off;
+		st->crlf_off = e->ck.crlf_off;
+		st->prev = e->ck.prev;
+	}
+	st->skip = start - st->crlf_off;
+	st->left = lit;
 	fetch_set_seen(s, i, f);
 	bool wrote = fetch_items(s, i, f, uid, NULL, f->stream_item, true);
-	out(s, "%s%s {%lld}\r\n", wrote ? " " : "",
-	    f->v[f->stream_item].label, size);
-	st->left = (unsigned long long)size;
-	st->prev = 0;
+	if (lit == 0)
+		out(s, "%s%s \"\"", wrote ? " " : "", it->label);
+	else
+		out(s, "%s%s {%llu}\r\n", wrote ? " " : "", it->label, lit);
 	return true;
+gone:
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+	return false;
 }
 
 static bool

@@ -7,6 +7,8 @@
 # every message arrives whole and in order.  Then one 6 MB message
 # fetched the same way: sent from its file as it is read (memory grows
 # by far less than the message), with RFC822.SIZE and \Seen right.
+# Then that message in 64 KB pieces (BODY.PEEK[]<n.65536>), which
+# together cost about one more read of the file, not one per piece.
 import os
 import re
 import sys
@@ -103,5 +105,50 @@ with inst:
        "RFC822.SIZE beside it: %r" % (m.group(1) if m else b""))
     ok(m and b"\\Seen" in m.group(1), "BODY[] set \\Seen, shown")
     ok(r.line().startswith("g OK"), "FETCH completed")
+
+    # The same message in 64 KB pieces, as Thunderbird fetches big ones:
+    # each piece streamed from where the last ended, so all of them
+    # together read the file about twice (once for its size), not once
+    # per piece; the pieces make the message again.
+    def rchar(pid):
+        with open("/proc/%d/io" % pid) as f:
+            for ln in f:
+                if ln.startswith("rchar:"):
+                    return int(ln.split()[1])
+        return 0
+    CH = 65536
+    before = sum(rchar(p) for p in pids)
+    pieces, k = [], 0
+    while True:
+        r.send("p%d FETCH 1 (BODY.PEEK[]<%d.%d>)\r\n" % (k, k * CH, CH))
+        resp = r.response()
+        m = re.match(rb"\* 1 FETCH \(BODY\[\]<(\d+)> (\{(\d+)\}\r\n|\"\")",
+                     resp)
+        if m is None or int(m.group(1)) != k * CH:
+            break
+        r.line()
+        if m.group(3) is None:
+            break
+        pieces.append(resp[m.end():m.end() + int(m.group(3))])
+        k += 1
+        if k > len(want) // CH + 2:
+            break
+    read = sum(rchar(p) for p in pids) - before
+    ok(b"".join(pieces) == want and len(pieces) == -(-len(want) // CH),
+       "%d pieces of 64 KB make the message, then \"\" past its end" %
+       len(pieces))
+    ok(read < 3 * len(big), "imapd read %.1f MB of a %.1f MB file for them" %
+       (read / 1e6, len(big) / 1e6))
+    r.send("q FETCH 1 (BODY.PEEK[]<100.50>)\r\n")
+    resp = r.response()
+    ok(resp.endswith(want[100:150] + b")"),
+       "a piece out of order, from the start again: %r" % resp[-20:])
+    r.line()
+    r.send("x FETCH 1 (BODY.PEEK[]<0.10> RFC822.SIZE)\r\n")
+    resp = r.response()
+    ok(b"RFC822.SIZE %d" % len(want) in resp and
+       resp.endswith(b"BODY[]<0> {10}\r\n" + want[:10] + b")"),
+       "a piece beside another item: %r" % resp[:60])
+    r.line()
     r.cmd("LOGOUT", "o")
 done()
