@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bounce.h"
+#include "hex.h"
 #include "queue_rec.h"
 #include "xalloc.h"
 
@@ -32,11 +33,9 @@ bounce_xtext_decode(const char *s)
 	char *out = xmalloc(strlen(s) + 1), *o = out;
 
 	while (*s != '\0') {
-		if (s[0] == '+' && isxdigit((unsigned char)s[1]) &&
-		    isxdigit((unsigned char)s[2])) {
-			char hex[3] = { s[1], s[2], '\0' };
-			unsigned char c = (unsigned char)strtoul(hex, NULL, 16);
+		int c;
 
+		if (s[0] == '+' && (c = hex_byte(s + 1)) >= 0) {
 			/* A control character would break the header line. */
 			*o++ = c < 0x20 || c == 0x7f ? '?' : (char)c;
 			s += 3;

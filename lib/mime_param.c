@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "hex.h"
 #include "mime.h"
 #include "mime_int.h"
 #include "rfc822.h"
@@ -123,14 +124,6 @@ param_cmp(const void *x, const void *y)
 	return a->order < b->order ? -1 : (a->order > b->order);
 }
 
-static int
-param_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (unsigned char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* An extended value "charset'language'%XX...": split and decode; bad %
  * escapes are kept as they are. */
@@ -155,8 +148,8 @@ param_decode(struct mime_arena *a, struct mime_param *p)
 		s = v;
 	}
 	for (; *s != '\0'; s++) {
-		if (*s == '%' && (h = param_hex((unsigned char)s[1])) >= 0 &&
-		    (l = param_hex((unsigned char)s[2])) >= 0) {
+		if (*s == '%' && (h = hex_digit((unsigned char)s[1])) >= 0 &&
+		    (l = hex_digit((unsigned char)s[2])) >= 0) {
 			buf_putc(&d, h * 16 + l);
 			s += 2;
 		} else {

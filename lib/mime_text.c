@@ -3,20 +3,10 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "hex.h"
 #include "mime_text.h"
 #include "rfc2047.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* RFC 2045 6.7: "=XX" a byte, "=" at a line end joins lines; anything
  * malformed is kept as written. */
@@ -38,8 +28,8 @@ decode_qp(const char *s, size_t n, struct buf *out)
 			i += 2;
 			continue;
 		}
-		if (i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
-		    (l = hexval(s[i + 2])) >= 0) {
+		if (i + 2 < n && (h = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (l = hex_digit((unsigned char)s[i + 2])) >= 0) {
 			buf_putc(out, (char)(h * 16 + l));
 			i += 2;
 		} else

@@ -19,6 +19,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "hex.h"
 #include "passwd.h"
 #include "xalloc.h"
 
@@ -332,17 +333,6 @@ passwd_cram_secret(const char *password)
 	return out;
 }
 
-static int
-passwd_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Exactly 2*n hex digits (any case) in s into out[n]; 0 or -1. */
 static int
@@ -353,8 +343,8 @@ passwd_unhex(const char *s, unsigned char *out, size_t n)
 	if (strlen(s) != 2 * n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int hi = passwd_hexval(s[2 * i]);
-		int lo = passwd_hexval(s[2 * i + 1]);
+		int hi = hex_digit((unsigned char)s[2 * i]);
+		int lo = hex_digit((unsigned char)s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -1,7 +1,6 @@
 /*
  * rfc2047 - encoded words decoded to UTF-8.  See rfc2047.h.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
 #include <stdbool.h>
@@ -9,6 +8,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "hex.h"
 #include "rfc2047.h"
 #include "xalloc.h"
 
@@ -16,14 +16,6 @@
  * for senders that ignore it, but bound the work. */
 #define WORD_MAX 1024
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)toupper((unsigned char)c);
-	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
 
 /* Q: '_' is a space, "=XX" a byte. */
 static bool
@@ -35,8 +27,8 @@ decode_q(const char *s, size_t n, struct buf *out)
 		else if (s[i] == '=') {
 			int h, l;
 
-			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 ||
-			    (l = hexval(s[i + 2])) < 0)
+			if (i + 2 >= n || (h = hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (l = hex_digit((unsigned char)s[i + 2])) < 0)
 				return false;
 			buf_putc(out, (char)(h * 16 + l));
 			i += 2;

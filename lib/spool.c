@@ -1,5 +1,4 @@
 /* spool - layout, ids, envelope, writing and reading; see spool.h */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "hex.h"
 #include "spool.h"
 #include "spool_int.h"
 #include "xalloc.h"
@@ -135,17 +135,11 @@ spool_xtext_decode(char *s)
 			*o++ = *s;
 			continue;
 		}
-		if (!isxdigit((unsigned char)s[1]) ||
-		    !isxdigit((unsigned char)s[2]))
-			return -1;
-		{
-			char hex[3] = { s[1], s[2], '\0' };
-			char c = (char)strtoul(hex, NULL, 16);
+		int c = hex_byte(s + 1);
 
-			if (c == '\0')
-				return -1;
-			*o++ = c;
-		}
+		if (c <= 0)             /* not hex, or a NUL */
+			return -1;
+		*o++ = (char)c;
 		s += 2;
 	}
 	*o = '\0';
