@@ -224,3 +224,21 @@ def pss_of(pids):
         except OSError:
             pass
     return total
+
+
+def cpu_of(pids):
+    """CPU seconds (user + system) the server has used so far: pids[0] is
+    its master, whose count includes the children it has reaped (so
+    processes that came and went between two looks count too), the rest
+    its live children."""
+    total = 0
+    for k, pid in enumerate(pids):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                v = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(v[11]) + int(v[12])
+        if k == 0:
+            total += int(v[13]) + int(v[14])
+    return total / os.sysconf("SC_CLK_TCK")

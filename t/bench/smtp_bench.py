@@ -20,6 +20,10 @@ delivery (4 agents); Postfix: smtpd, cleanup, qmgr, virtual(8) into
 Maildirs.  Also the largest sum of PSS over each server's processes,
 sampled every 100 ms during the run.
 
+Both modes also print each server's CPU time (user + system, all its
+processes) per message: smtp-source shares the two cores, so the rate
+ratio is bounded by what the client takes; the CPU ratio is not.
+
 Recipients are smtp-source's: u@example.test, 2u@..., up to 10u@.  Both
 servers do no DNS (Tern: smtp_reverse_dns = no; Postfix:
 smtpd_peername_lookup = no) and keep connection limits out of the way.
@@ -35,7 +39,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 from tern import BIN, wait_for                  # noqa: E402
 import dtest                                    # noqa: E402
-from postfix import Postfix, ensure_postfix, pss_of   # noqa: E402
+from postfix import Postfix, ensure_postfix, pss_of, cpu_of  # noqa: E402
 from benchlib import spread_server_dirs                # noqa: E402
 
 USERS = ["u"] + ["%du" % i for i in range(2, 11)]
@@ -77,22 +81,24 @@ def source(port, a, rcpts):
 
 
 def run(port, a, rcpts, count_fn, want, pids_fn):
-    """Seconds from the first byte until count_fn() reaches want, and
-    the peak PSS; None when it did not within the limit."""
+    """Seconds from the first byte until count_fn() reaches want, the
+    peak PSS, and the server's CPU seconds meanwhile; None for the time
+    when it did not get there within the limit."""
     with Sampler(pids_fn) as s:
+        c0 = cpu_of(pids_fn())
         t0 = time.monotonic()
         p = source(port, a, rcpts)
         if p.returncode != 0:
             print("   smtp-source failed: " + p.stderr.strip()[:300])
-            return None, s.peak
+            return None, s.peak, 0
         try:
             wait_for(lambda: count_fn() >= want, timeout=a.limit,
                      what="%d files" % want)
         except TimeoutError:
             print("   only %d of %d after %ds" % (count_fn(), want,
                                                   a.limit))
-            return None, s.peak
-        return time.monotonic() - t0, s.peak
+            return None, s.peak, 0
+        return time.monotonic() - t0, s.peak, cpu_of(pids_fn()) - c0
 
 
 def tern_instance(mode):
@@ -177,8 +183,9 @@ def main():
         label = "%d x %d B, %d rcpt%s, %d sessions" % (
             a.messages, a.size, rcpts, "" if rcpts == 1 else "s",
             a.sessions)
-        t, tpss = measure_tern(a, rcpts)
-        p, ppss = measure_postfix(a, rcpts) if have_pf else (None, 0)
+        t, tpss, tcpu = measure_tern(a, rcpts)
+        p, ppss, pcpu = (measure_postfix(a, rcpts) if have_pf else
+                         (None, 0, 0))
         line = "   %-40s" % label
         if t:
             line += "  tern %7.0f msg/s" % (a.messages / t)
@@ -191,6 +198,13 @@ def main():
         if t and p:
             line += "  ratio %.2fx" % (p / t)
         print(line)
+        if t and p and tcpu and pcpu:
+            # the same machine runs smtp-source too: CPU per message
+            # says what each server costs, whatever the client takes
+            print("   %-40s  server CPU per message: tern %.3f ms, postfix "
+                  "%.3f ms, postfix/tern %.2f" % (
+                      "", tcpu * 1e3 / a.messages, pcpu * 1e3 / a.messages,
+                      pcpu / tcpu))
         if a.mode == "e2e" and tpss and ppss:
             print("   %-40s  memory (peak PSS sum): tern %.1f MB, postfix "
                   "%.1f MB, tern/postfix %.2f" % ("", tpss / 1e6,
