@@ -58,13 +58,16 @@ local_room(struct job *jb, const struct ldomain *d, const char *key,
     struct maildir_usage *uu, struct maildir_usage *du, long long size,
     char **text_r)
 {
+	struct maildir_usage pending;
 	char *err = NULL;
 
 	du->bytes = -1;
+	/* copies of this turn's earlier jobs may wait in its tmp/ */
+	maildir_batch_pending(jb->batch, udir, &pending);
 	/* Always read (and keep) the maildirsize: the domain's usage is
 	 * summed from them, and IMAP QUOTA will report it. */
-	if (maildir_usage(udir, quota > 0 ? (unsigned long long)quota : 0, uu,
-	    &err) < 0) {
+	if (maildir_usage_pending(udir, quota > 0 ?
+	    (unsigned long long)quota : 0, &pending, uu, &err) < 0) {
 		log_exc(LOG_DELIVERY, "%s: <%s>: %s; quota not checked",
 		    jb->dj->id, key, err);
 		free(err);

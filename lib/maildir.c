@@ -288,7 +288,7 @@ maildir_deliver(const char *dir, struct maildir_msg *m, char **error_r)
 		m->name = xasprintf("%s,S=%lld,W=%lld", base, m->size,
 		    m->vsize);
 		maildir_batch_add(m->batch, fd, tmp, xasprintf("%s/new/%s",
-		    dir, m->name), xasprintf("%s/new", dir));
+		    dir, m->name), xasprintf("%s/new", dir), m->size);
 		free(base);
 		return 0;
 	}
@@ -621,6 +621,14 @@ int
 maildir_usage(const char *dir, unsigned long long limit,
     struct maildir_usage *u, char **error_r)
 {
+	return maildir_usage_pending(dir, limit, NULL, u, error_r);
+}
+
+int
+maildir_usage_pending(const char *dir, unsigned long long limit,
+    const struct maildir_usage *pending, struct maildir_usage *u,
+    char **error_r)
+{
 	char *path = xasprintf("%s/%s", dir, MAILDIR_SIZE_FILE);
 	int rc = 0;
 
@@ -632,6 +640,10 @@ maildir_usage(const char *dir, unsigned long long limit,
 		goto write;
 	}
 	rc = maildir_scan(dir, u, error_r);
+	if (rc == 0 && pending != NULL) {
+		u->bytes += pending->bytes;
+		u->count += pending->count;
+	}
 write:
 	/* A file we cannot write costs a scan next time, nothing more. */
 	if (rc == 0) {

@@ -123,9 +123,13 @@ int maildir_rename_new(const char *from, const char *to);
 /* Files waiting in b (0 after a commit). */
 size_t maildir_batch_size(const struct maildir_batch *b);
 /* For maildir_deliver: take the written file fd (tmp/ path tmp, to go to
- * dst in newdir); all three are the batch's from now on. */
+ * dst in newdir, size bytes); all three are the batch's from now on. */
 void maildir_batch_add(struct maildir_batch *b, int fd, char *tmp,
-    char *dst, char *newdir);
+    char *dst, char *newdir, long long size);
+/* What b holds for the maildir at dir, still in its tmp/: a scan of the
+ * maildir cannot see it, its maildirsize lines are already there. */
+void maildir_batch_pending(const struct maildir_batch *b, const char *dir,
+    struct maildir_usage *u);
 
 /*
  * The usage of the maildir at dir with quota limit (bytes, 0 = none):
@@ -134,6 +138,11 @@ void maildir_batch_add(struct maildir_batch *b, int fd, char *tmp,
  */
 int maildir_usage(const char *dir, unsigned long long limit,
     struct maildir_usage *u, char **error_r);
+/* The same, when copies of the caller's are on their way into the maildir
+ * (pending, or NULL): a rebuild from a scan counts them too. */
+int maildir_usage_pending(const char *dir, unsigned long long limit,
+    const struct maildir_usage *pending, struct maildir_usage *u,
+    char **error_r);
 
 /*
  * The usage of dir as its maildirsize says, whatever quota line it has;

@@ -17,6 +17,7 @@
 struct bent {
 	int fd;                 /* open until committed */
 	char *tmp, *dst, *newdir;
+	long long size;
 	bool moved;
 };
 
@@ -38,8 +39,23 @@ maildir_batch_size(const struct maildir_batch *b)
 }
 
 void
+maildir_batch_pending(const struct maildir_batch *b, const char *dir,
+    struct maildir_usage *u)
+{
+	size_t dl = strlen(dir);
+
+	u->bytes = u->count = 0;
+	for (size_t i = 0; b != NULL && i < b->n; i++)
+		if (strncmp(b->v[i].newdir, dir, dl) == 0 &&
+		    strcmp(b->v[i].newdir + dl, "/new") == 0) {
+			u->bytes += b->v[i].size;
+			u->count++;
+		}
+}
+
+void
 maildir_batch_add(struct maildir_batch *b, int fd, char *tmp, char *dst,
-    char *newdir)
+    char *newdir, long long size)
 {
 	if (b->n == b->alloc) {
 		b->alloc = b->alloc ? b->alloc * 2 : 16;
@@ -57,7 +73,7 @@ maildir_batch_add(struct maildir_batch *b, int fd, char *tmp, char *dst,
 			}
 	}
 	b->v[b->n++] = (struct bent){ .fd = fd, .tmp = tmp, .dst = dst,
-	    .newdir = newdir };
+	    .newdir = newdir, .size = size };
 }
 
 /* Forget every entry; with undo, remove what it left on disk. */

@@ -470,6 +470,46 @@ test_killed(void)
 	free(md);
 }
 
+/*
+ * A copy waiting in a batch (in tmp/) when the maildirsize is rebuilt
+ * from a scan: the scan cannot see it, its line is in the file already,
+ * so the rebuild counts it from the batch; after the commit the file
+ * and the maildir agree.
+ */
+static void
+test_batch_pending(void)
+{
+	char *md = P("mail/example.com/", "batched"), *err = NULL, *sz;
+	struct maildir_batch *b = maildir_batch_new();
+	struct maildir_msg m = { .fd = -1, .prefix = "Subject: x\n\nhi\n",
+	    .prefix_len = 15 };
+	struct maildir_usage pend, u;
+
+	maildir_create(md, &err);
+	m.batch = b;
+	ok(maildir_deliver(md, &m, &err) == 0 && maildir_batch_size(b) == 1,
+	    "a copy waits in the batch");
+	maildir_usage_add(md, m.size, 1);
+	sz = xasprintf("%s/%s", md, MAILDIR_SIZE_FILE);
+	unlink(sz);                     /* the next look rebuilds */
+	maildir_batch_pending(b, md, &pend);
+	ok(pend.count == 1 && pend.bytes == m.size,
+	    "pending: the copy and its bytes");
+	ok(maildir_usage_pending(md, 0, &pend, &u, &err) == 0 &&
+	    u.count == 1 && u.bytes == m.size,
+	    "the rebuild counts the copy still in tmp/");
+	maildir_batch_pending(b, "/elsewhere", &pend);
+	ok(pend.count == 0, "nothing pending for another maildir");
+	ok(maildir_batch_commit(b, &err) == 0, "committed");
+	ok(maildir_scan(md, &pend, &err) == 0 && maildir_usage(md, 0, &u,
+	    &err) == 0 && u.count == pend.count && u.bytes == pend.bytes,
+	    "maildirsize and the maildir agree");
+	maildir_msg_release(&m);
+	maildir_batch_free(&b);
+	free(sz);
+	free(md);
+}
+
 int
 main(void)
 {
@@ -477,13 +517,14 @@ main(void)
 
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
-	plan(51);
+	plan(57);
 	test_create();
 	test_deliver();
 	test_big();
 	test_deliver_errors();
 	test_unique();
 	test_usage();
+	test_batch_pending();
 	test_clean_tmp();
 	test_killed();
 	cmd = xasprintf("rm -rf %s", tmpdir);
