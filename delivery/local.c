@@ -62,18 +62,22 @@ local_room(struct job *jb, const struct ldomain *d, const char *key,
 	char *err = NULL;
 
 	du->bytes = -1;
-	/* copies of this turn's earlier jobs may wait in its tmp/ */
-	maildir_batch_pending(jb->batch, udir, &pending);
 	/* Always read (and keep) the maildirsize: the domain's usage is
 	 * summed from them, and IMAP QUOTA will report it. */
-	if (maildir_usage_pending(udir, quota > 0 ?
-	    (unsigned long long)quota : 0, &pending, uu, &err) < 0) {
+	if (maildir_usage(udir, quota > 0 ? (unsigned long long)quota : 0, uu,
+	    &err) < 0) {
 		log_exc(LOG_DELIVERY, "%s: <%s>: %s; quota not checked",
 		    jb->dj->id, key, err);
 		free(err);
 		err = NULL;
 		uu->bytes = uu->count = 0;
-	} else if (quota > 0 && uu->bytes + size > quota) {
+	}
+	/* copies of this turn's earlier jobs, waiting in its tmp/: not in
+	 * the maildirsize until the commit moves them into new/ */
+	maildir_batch_pending(jb->batch, udir, &pending);
+	uu->bytes += pending.bytes;
+	uu->count += pending.count;
+	if (quota > 0 && uu->bytes + size > quota) {
 		warn_user(jb, d, key, udir, uu->bytes, quota, true);
 		return local_full(text_r, "mailbox full");
 	}
@@ -103,7 +107,10 @@ local_account(struct job *jb, const struct ldomain *d, const char *key,
 {
 	char *flag;
 
-	maildir_usage_add(udir, size, 1);
+	/* a copy in the job's batch gets its line when the commit moves it
+	 * into new/ (lib/maildir_batch) */
+	if (jb->batch == NULL)
+		maildir_usage_add(udir, size, 1);
 	if (dlimit > 0)
 		mailbox_domain_usage_add(ddir, size, 1);
 	if (D.warn_percent <= 0)
@@ -162,7 +169,14 @@ local_deliver(struct job *jb, const struct ldomain *d, const char *local,
 	mm.prefix = prefix;
 	mm.prefix_len = strlen(prefix);
 	mm.batch = jb->batch;
-	mm.fd = dmsg_open(&jb->msg, &err);
+	if (jb->msg.fd >= 0) {
+		/* the descriptor the load kept, read at the message's
+		 * offset: no open, seek or close per copy */
+		mm.fd = jb->msg.fd;
+		mm.at = true;
+		mm.off = jb->msg.offset;
+	} else
+		mm.fd = dmsg_open(&jb->msg, &err);
 	if (mm.fd < 0 || maildir_deliver(udir, &mm, &err) < 0) {
 		log_exc(LOG_DELIVERY, "%s: <%s>: %s", jb->dj->id, key, err);
 		*text_r = xstrdup("4.3.0 cannot write to the mailbox");
@@ -177,7 +191,7 @@ local_deliver(struct job *jb, const struct ldomain *d, const char *local,
 	*text_r = xstrdup("2.0.0 delivered");
 	st = DJOB_OK;
 out:
-	if (mm.fd >= 0)
+	if (mm.fd >= 0 && !mm.at)
 		close(mm.fd);
 	maildir_msg_release(&mm);
 	free(err);

@@ -152,15 +152,17 @@ md_count_lf(const char *p, size_t n)
  * written and its line ends.
  */
 static int
-md_copy(int in, int out, long long *size_r, long long *lf_r,
-    char **error_r)
+md_copy(const struct maildir_msg *m, int out, long long *size_r,
+    long long *lf_r, char **error_r)
 {
 	char *ibuf = xmalloc(MD_CHUNK), *obuf = xmalloc(MD_CHUNK + 1);
+	off_t at = m->off;
 	bool cr = false;
 	int rc = -1;
 
 	for (;;) {
-		ssize_t n = read(in, ibuf, MD_CHUNK);
+		ssize_t n = m->at ? pread(m->fd, ibuf, MD_CHUNK, at) :
+		    read(m->fd, ibuf, MD_CHUNK);
 		size_t o = 0;
 
 		if (n < 0 && errno == EINTR)
@@ -172,6 +174,7 @@ md_copy(int in, int out, long long *size_r, long long *lf_r,
 		}
 		if (n == 0)
 			break;
+		at += n;
 		for (ssize_t i = 0; i < n; i++) {
 			char c = ibuf[i];
 
@@ -280,7 +283,7 @@ maildir_deliver(const char *dir, struct maildir_msg *m, char **error_r)
 		m->size = (long long)m->prefix_len;
 		lf = md_count_lf(m->prefix, m->prefix_len);
 	}
-	if (m->fd >= 0 && md_copy(m->fd, fd, &m->size, &lf, error_r) < 0)
+	if (m->fd >= 0 && md_copy(m, fd, &m->size, &lf, error_r) < 0)
 		goto fail;
 	if (m->batch != NULL) {
 		/* durable later, with the rest of the batch */
@@ -621,14 +624,6 @@ int
 maildir_usage(const char *dir, unsigned long long limit,
     struct maildir_usage *u, char **error_r)
 {
-	return maildir_usage_pending(dir, limit, NULL, u, error_r);
-}
-
-int
-maildir_usage_pending(const char *dir, unsigned long long limit,
-    const struct maildir_usage *pending, struct maildir_usage *u,
-    char **error_r)
-{
 	char *path = xasprintf("%s/%s", dir, MAILDIR_SIZE_FILE);
 	int rc = 0;
 
@@ -640,10 +635,6 @@ maildir_usage_pending(const char *dir, unsigned long long limit,
 		goto write;
 	}
 	rc = maildir_scan(dir, u, error_r);
-	if (rc == 0 && pending != NULL) {
-		u->bytes += pending->bytes;
-		u->count += pending->count;
-	}
 write:
 	/* A file we cannot write costs a scan next time, nothing more. */
 	if (rc == 0) {

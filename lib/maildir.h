@@ -83,6 +83,10 @@ struct maildir_msg {
 	/* The message, read from here to EOF; CRLF line ends (LF alone is
 	 * copied as it is).  -1: the prefix is the whole message. */
 	int fd;
+	/* at: read fd with pread from offset off instead, its own offset
+	 * untouched (one descriptor serves every copy) */
+	bool at;
+	off_t off;
 	/* NULL: durable when maildir_deliver returns.  Else the file waits
 	 * in tmp/ for maildir_batch_commit() (see below). */
 	struct maildir_batch *batch;
@@ -109,9 +113,11 @@ void maildir_msg_release(struct maildir_msg *m);
  * durable, moves them into their new/ and makes the moves durable:
  * with three files or more by two syncfs(2) calls for the lot instead of
  * two fsyncs each (the order is the same: data before the rename, the
- * rename before success).  If anything fails, nothing of the batch is
- * left in any new/ and -1 says so (the job defers every recipient whose
- * copy was in it).  A batch freed without a commit leaves nothing.
+ * rename before success).  Each copy's maildirsize line is added as it
+ * is moved into new/, and taken back if the commit then fails.  If
+ * anything fails, nothing of the batch is left in any new/ and -1 says
+ * so (the job defers every recipient whose copy was in it).  A batch
+ * freed without a commit leaves nothing.
  */
 struct maildir_batch *maildir_batch_new(void);
 int maildir_batch_commit(struct maildir_batch *b, char **error_r);
@@ -126,8 +132,9 @@ size_t maildir_batch_size(const struct maildir_batch *b);
  * dst in newdir, size bytes); all three are the batch's from now on. */
 void maildir_batch_add(struct maildir_batch *b, int fd, char *tmp,
     char *dst, char *newdir, long long size);
-/* What b holds for the maildir at dir, still in its tmp/: a scan of the
- * maildir cannot see it, its maildirsize lines are already there. */
+/* What b holds for the maildir at dir, still in its tmp/: neither a
+ * scan nor its maildirsize counts it yet (the commit adds each copy's
+ * line to the maildirsize as it moves the copy into new/). */
 void maildir_batch_pending(const struct maildir_batch *b, const char *dir,
     struct maildir_usage *u);
 
@@ -138,11 +145,6 @@ void maildir_batch_pending(const struct maildir_batch *b, const char *dir,
  */
 int maildir_usage(const char *dir, unsigned long long limit,
     struct maildir_usage *u, char **error_r);
-/* The same, when copies of the caller's are on their way into the maildir
- * (pending, or NULL): a rebuild from a scan counts them too. */
-int maildir_usage_pending(const char *dir, unsigned long long limit,
-    const struct maildir_usage *pending, struct maildir_usage *u,
-    char **error_r);
 
 /*
  * The usage of dir as its maildirsize says, whatever quota line it has;

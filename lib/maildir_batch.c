@@ -18,7 +18,7 @@ struct bent {
 	int fd;                 /* open until committed */
 	char *tmp, *dst, *newdir;
 	long long size;
-	bool moved;
+	bool moved;             /* in new/, and its maildirsize line added */
 };
 
 struct maildir_batch {
@@ -76,6 +76,18 @@ maildir_batch_add(struct maildir_batch *b, int fd, char *tmp, char *dst,
 	    .newdir = newdir, .size = size };
 }
 
+/* A line for e's copy (sign +1) or against it (-1) in its maildir's
+ * maildirsize. */
+static void
+batch_account(const struct bent *e, int sign)
+{
+	size_t n = strlen(e->newdir) - strlen("/new");
+	char *dir = xasprintf("%.*s", (int)n, e->newdir);
+
+	maildir_usage_add(dir, sign * e->size, sign);
+	free(dir);
+}
+
 /* Forget every entry; with undo, remove what it left on disk. */
 static void
 batch_clear(struct maildir_batch *b, bool undo)
@@ -85,6 +97,8 @@ batch_clear(struct maildir_batch *b, bool undo)
 
 		if (e->fd >= 0)
 			close(e->fd);
+		if (undo && e->moved)
+			batch_account(e, -1);
 		if (undo)
 			unlink(e->moved ? e->dst : e->tmp);
 		free(e->tmp);
@@ -148,6 +162,10 @@ maildir_batch_commit(struct maildir_batch *b, char **error_r)
 			goto undo;
 		}
 		b->v[i].moved = true;
+		/* the line right after the move, as maildir_deliver does
+		 * alone: a rebuild from a scan in between is short of it,
+		 * not over */
+		batch_account(&b->v[i], 1);
 	}
 	/* one descriptor stays open for the second syncfs */
 	keep = b->v[0].fd;
