@@ -23,15 +23,19 @@
  * other ticks, and when a notification found memory full.  Full passes
  * also remove records whose message is gone (a crash between the two
  * unlinks of a removal), except the first after a start, which should
- * find the first due message as fast as it can.
+ * find the first due message as fast as it can; and every full pass
+ * removes the files in tmp/ a writer left unfinished (smtpd killed
+ * during DATA) once they are TMP_STALE_S old.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "queue.h"
@@ -81,6 +85,38 @@ scan_timer_arm(void)
 	evtimer_add(SC.timer_ev, &tv);
 }
 
+/* A file in a subspool's tmp/ untouched this long has no writer any
+ * more: the time Maildir gives its own tmp/. */
+#define TMP_STALE_S (36 * 3600)
+
+static void
+scan_sweep_tmp(void)
+{
+	time_t cutoff = time(NULL) - TMP_STALE_S;
+
+	for (size_t i = 0; i < SC.nsubs; i++) {
+		char *p = xasprintf("%s/%u/tmp", Q.spool_dir, SC.subs[i]);
+		DIR *d = opendir(p);
+		struct dirent *de;
+		struct stat st;
+
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.' ||
+			    fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+			    st.st_mtime >= cutoff)
+				continue;
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+				log_msg(QLOG, "queue: removed %s/%s, left "
+				    "unfinished %lld hours ago", p, de->d_name,
+				    (long long)(time(NULL) - st.st_mtime) / 3600);
+		}
+		if (d != NULL)
+			closedir(d);
+		free(p);
+	}
+}
+
 static void
 scan_begin(bool full)
 {
@@ -93,6 +129,8 @@ scan_begin(bool full)
 	}
 	free(SC.subs);
 	SC.subs = qinfo_subspools(Q.spool_dir, Q.nsub, &SC.nsubs);
+	if (full)
+		scan_sweep_tmp();
 	SC.active = true;
 	SC.full = full;
 	SC.sweep = full && SC.fulls++ > 0;

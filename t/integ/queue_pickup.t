@@ -5,6 +5,7 @@
 # message and its record when every recipient is finished.
 import os
 import sys
+import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixture"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tap import ok, is_, diag, done              # noqa: E402
@@ -13,11 +14,25 @@ from queue_t import QInst                        # noqa: E402
 q = QInst(conf={"queue_scan_interval": "1s"})
 with q:
     pre = q.inject(["early@example.test"], notify=False)
+    # What a writer killed mid-message left in tmp/: the first full pass
+    # removes it once it is 36 hours old, and leaves a younger one.
+    tmpd = q.path("spool", str(q.spool()[pre[0]][0]), "tmp")
+    stale, young = (os.path.join(tmpd, n) for n in
+                    ("0000000000000000000001", "0000000000000000000002"))
+    for f in (stale, young):
+        with open(f, "w") as fh:
+            fh.write("TERN-SPOOL 1\nid half\n")
+    old = time.time() - 37 * 3600
+    os.utime(stale, (old, old))
     is_(q.spool()[pre[0]][1], "new", "written before the queue runs: in new/")
     q.start()
     q.wait_gone(pre)
     is_([d[:2] for d in q.deliveries()], [(pre[0], "early@example.test")],
         "the start-up scan found it and it was delivered once")
+    ok(not os.path.exists(stale) and os.path.exists(young),
+       "an unfinished file 37 hours old removed from tmp/, a new one kept")
+    ok("left unfinished 37 hours ago" in q.qlog(), "and the removal logged")
+    os.unlink(young)
 
     ids = q.inject(["a@example.test", "b@example.test", "c@Example.TEST"],
                    n=5)

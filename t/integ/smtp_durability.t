@@ -59,8 +59,8 @@ with inst:
     c.close()
 
     # --- new/ not writable: 452, nothing left behind ---------------------
-    # The killed smtpd's half message stays in tmp/ (never delivered; the
-    # queue manager clears tmp/ when it starts).
+    # The killed smtpd's half message stays in tmp/ (never delivered; a
+    # full pass of the queue removes it when it is 36 hours old).
     leftover = smtp.spool_tmp(inst)
     is_(len(leftover), 1, "the killed half message is only in tmp/")
     news = [os.path.join(inst.path("spool"), d, "new")
