@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "dirsync.h"
 #include "maildir.h"
 #include "xalloc.h"
 
@@ -209,17 +210,6 @@ out:
 	return rc;
 }
 
-int
-maildir_fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
-
-	if (fd >= 0) {
-		rc = fsync(fd);
-		close(fd);
-	}
-	return rc;
-}
 
 /* rename without replacing: unique names make a clash a bug elsewhere,
  * and overwriting someone's mail is the one thing not to do then. */
@@ -311,7 +301,7 @@ maildir_deliver(const char *dir, struct maildir_msg *m, char **error_r)
 		goto fail;
 	}
 	newdir = xasprintf("%s/new", dir);
-	if (maildir_fsync_dir(newdir) < 0) {
+	if (dirsync((const char *const *)&newdir, 1) < 0) {
 		/* Not durable: take it back, so a retry cannot make it a
 		 * duplicate. */
 		*error_r = xasprintf("cannot sync %s: %s", newdir,

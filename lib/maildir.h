@@ -21,20 +21,20 @@
  * expects; the spool's CRLF is converted on the way in.
  *
  * Size accounting is the Maildir++ "maildirsize" file in the maildir's
- * top directory: a first line with the quota ("<bytes>S"; "0S" when
- * there is no limit), then "<bytes> <count>" lines, one appended per
- * change (negative for removals) in a single O_APPEND write, so writers
- * need no lock.  The usage is the sum of the lines.  The file is thrown
- * away and rebuilt from a scan of every folder when it is missing or
- * damaged, when its quota line is not the current quota, or when it says
- * the maildir is over quota and is older than 15 minutes (the Maildir++
- * rules).  Past 5120 bytes Maildir++ rebuilds it too; we rewrite it with
- * its own sum instead once past 1 KB (a scan of a big new/ every few
- * hundred deliveries was a tenth of delivery's time), and scan one time
- * in 64, and always past 16 KB, to catch changes made behind our back.  The sum is an estimate: a
- * rebuild racing with an append can miss or count one message twice
- * until the next rebuild.  Files in tmp/ older than 36 hours (what an
- * interrupted writer leaves) are removed during a rebuild.
+ * top directory: a first line with the quota ("<bytes>S"; "0S" when there
+ * is no limit), then "<bytes> <count>" lines, one appended per change
+ * (negative for removals) in a single O_APPEND write, so writers need no
+ * lock.  The usage is the sum of the lines.  The file is thrown away and
+ * rebuilt from a scan of every folder when it is missing or damaged, when
+ * its quota line is not the current quota, or when it says the maildir is
+ * over quota and is older than 15 minutes (the Maildir++ rules).  Past
+ * 5120 bytes Maildir++ rebuilds it too; we rewrite it with its own sum
+ * instead once past 1 KB (a scan of a big new/ every few hundred
+ * deliveries was a tenth of delivery's time), and scan one time in 64,
+ * and always past 16 KB, to catch changes made behind our back.  The sum
+ * is an estimate: a rebuild racing with an append can miss or count one
+ * message twice until the next rebuild.  Files in tmp/ older than 36
+ * hours (what an interrupted writer leaves) are removed during a rebuild.
  *
  * Dirs are made mode 0700 and files 0600: a maildir belongs to the mail
  * user alone.
@@ -108,23 +108,22 @@ void maildir_msg_release(struct maildir_msg *m);
 
 /*
  * Deliveries made durable together, for a job with many recipients.
- * maildir_deliver with m->batch writes the file into tmp/ and hands it
- * to the batch; maildir_batch_commit then makes every file's data
- * durable, moves them into their new/ and makes the moves durable:
- * with three files or more by two syncfs(2) calls for the lot instead of
+ * maildir_deliver with m->batch writes the file into tmp/ and hands it to
+ * the batch; maildir_batch_commit then makes every file's data durable,
+ * moves them into their new/ and makes the moves durable: the data of two
+ * files or more by one syncfs(2), the moves by lib/dirsync, instead of
  * two fsyncs each (the order is the same: data before the rename, the
- * rename before success).  Each copy's maildirsize line is added as it
- * is moved into new/, and taken back if the commit then fails.  If
- * anything fails, nothing of the batch is left in any new/ and -1 says
- * so (the job defers every recipient whose copy was in it).  A batch
- * freed without a commit leaves nothing.
+ * rename before success).  Each copy's maildirsize line is added as it is
+ * moved into new/, and taken back if the commit then fails.  If anything
+ * fails, nothing of the batch is left in any new/ and -1 says so (the job
+ * defers every recipient whose copy was in it).  A batch freed without a
+ * commit leaves nothing.
  */
 struct maildir_batch *maildir_batch_new(void);
 int maildir_batch_commit(struct maildir_batch *b, char **error_r);
 void maildir_batch_free(struct maildir_batch **bp);
-/* Shared with maildir_batch.c: fsync a directory; rename without
- * replacing (link + unlink where RENAME_NOREPLACE is missing). */
-int maildir_fsync_dir(const char *path);
+/* Shared with maildir_batch.c: rename without replacing (link + unlink
+ * where RENAME_NOREPLACE is missing). */
 int maildir_rename_new(const char *from, const char *to);
 /* Files waiting in b (0 after a commit). */
 size_t maildir_batch_size(const struct maildir_batch *b);
@@ -169,12 +168,12 @@ int maildir_scan(const char *dir, struct maildir_usage *u, char **error_r);
 /*
  * The maildirsize file format on its own, for other size files kept the
  * same way (lib/mailbox's domain usage).  sizefile_read: 1 and *u when
- * the file at path is usable for limit (limit < 0: any quota line), 2
- * and *u when it is long but sound (write *u back with sizefile_write
- * instead of scanning), 0 when it must be rebuilt (or does not exist).  sizefile_write: a new
- * file with limit's quota line and one line of u, written beside path
- * and renamed over it; 0 or -1 with *error_r.  sizefile_add: one line
- * appended when the file exists.
+ * the file at path is usable for limit (limit < 0: any quota line), 2 and
+ * *u when it is long but sound (write *u back with sizefile_write instead
+ * of scanning), 0 when it must be rebuilt (or does not exist).
+ * sizefile_write: a new file with limit's quota line and one line of u,
+ * written beside path and renamed over it; 0 or -1 with *error_r.
+ * sizefile_add: one line appended when the file exists.
  */
 int maildir_sizefile_read(const char *path, long long limit,
     struct maildir_usage *u);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dirsync.h"
 #include "maildir.h"
 #include "xalloc.h"
 
@@ -123,31 +124,25 @@ batch_sync_data(struct maildir_batch *b, const char **what)
 	return 0;
 }
 
-/* Every new/ the entries went to (many: one syncfs; few: each dir). */
+/* Every new/ the entries went to (lib/dirsync: one fsync, or one
+ * syncfs for several). */
 static int
-batch_sync_dirs(struct maildir_batch *b, int anyfd, const char **what)
+batch_sync_dirs(const struct maildir_batch *b)
 {
-	if (b->n >= BATCH_SYNCFS_MIN) {
-		*what = "syncfs";
-		return syncfs(anyfd);
-	}
-	*what = "fsync of new/";
-	for (size_t i = 0; i < b->n; i++) {
-		bool seen = false;
+	const char **dirs = xmalloc(b->n * sizeof(*dirs));
+	int rc;
 
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = strcmp(b->v[k].newdir, b->v[i].newdir) == 0;
-		if (!seen && maildir_fsync_dir(b->v[i].newdir) < 0)
-			return -1;
-	}
-	return 0;
+	for (size_t i = 0; i < b->n; i++)
+		dirs[i] = b->v[i].newdir;
+	rc = dirsync(dirs, b->n);
+	free(dirs);
+	return rc;
 }
 
 int
 maildir_batch_commit(struct maildir_batch *b, char **error_r)
 {
 	const char *what;
-	int keep = -1;
 
 	if (b->n == 0)
 		return 0;
@@ -156,6 +151,10 @@ maildir_batch_commit(struct maildir_batch *b, char **error_r)
 		goto undo;
 	}
 	for (size_t i = 0; i < b->n; i++) {
+		if (b->v[i].fd >= 0) {
+			close(b->v[i].fd);
+			b->v[i].fd = -1;
+		}
 		if (maildir_rename_new(b->v[i].tmp, b->v[i].dst) < 0) {
 			*error_r = xasprintf("cannot move %s into new/: %s",
 			    b->v[i].tmp, strerror(errno));
@@ -167,25 +166,14 @@ maildir_batch_commit(struct maildir_batch *b, char **error_r)
 		 * not over */
 		batch_account(&b->v[i], 1);
 	}
-	/* one descriptor stays open for the second syncfs */
-	keep = b->v[0].fd;
-	b->v[0].fd = -1;
-	for (size_t i = 1; i < b->n; i++)
-		if (b->v[i].fd >= 0) {
-			close(b->v[i].fd);
-			b->v[i].fd = -1;
-		}
-	if (batch_sync_dirs(b, keep, &what) < 0) {
-		*error_r = xasprintf("%s: %s", what, strerror(errno));
+	if (batch_sync_dirs(b) < 0) {
+		*error_r = xasprintf("sync of new/: %s", strerror(errno));
 		goto undo;
 	}
-	close(keep);
 	batch_clear(b, false);
 	return 0;
 undo:
 	/* not durable: take it all back, so a retry makes no duplicate */
-	if (keep >= 0)
-		close(keep);
 	batch_clear(b, true);
 	return -1;
 }

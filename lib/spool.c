@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "dirsync.h"
 #include "hex.h"
 #include "spool.h"
 #include "spool_int.h"
@@ -228,6 +229,9 @@ spool_open(const char *dir, unsigned subspools, char **error_r)
 	s = xcalloc(1, sizeof(*s));
 	s->dir = xstrdup(dir);
 	s->subspools = subspools;
+	s->new_dirs = xcalloc(subspools, sizeof(*s->new_dirs));
+	for (unsigned n = 0; n < subspools; n++)
+		s->new_dirs[n] = xasprintf("%s/%u/new", dir, n);
 	spool_committer_init(s);
 	return s;
 }
@@ -240,6 +244,9 @@ spool_close(struct spool **sp)
 	if (s == NULL)
 		return;
 	spool_committer_stop(s);
+	for (unsigned n = 0; n < s->subspools; n++)
+		free(s->new_dirs[n]);
+	free(s->new_dirs);
 	free(s->dir);
 	xfree(sp);
 }
@@ -435,44 +442,18 @@ spool_file_publish(struct spool_file *f, const char **error_r)
 }
 
 int
-spool_fsync_dir(const struct spool *s, unsigned sub, const char **error_r)
-{
-	char *path = xasprintf("%s/%u/new", s->dir, sub);
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
-
-	if (fd >= 0) {
-		rc = fsync(fd);
-		close(fd);
-	}
-	if (rc < 0)
-		*error_r = strerror(errno);
-	free(path);
-	return rc;
-}
-
-int
-spool_syncfs(const struct spool *s, const char **error_r)
-{
-	int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
-
-	if (fd >= 0) {
-		rc = syncfs(fd);
-		close(fd);
-	}
-	if (rc < 0)
-		*error_r = strerror(errno);
-	return rc;
-}
-
-int
 spool_file_commit(struct spool_file **fp, const char **error_r)
 {
 	struct spool_file *f = *fp;
 	int rc = -1;
 
 	if (spool_file_sync_data(f, error_r) == 0 &&
-	    spool_file_publish(f, error_r) == 0)
-		rc = spool_fsync_dir(f->spool, f->sub, error_r);
+	    spool_file_publish(f, error_r) == 0) {
+		const char *dir = f->spool->new_dirs[f->sub];
+
+		if ((rc = dirsync(&dir, 1)) < 0)
+			*error_r = strerror(errno);
+	}
 	/* A failed dir fsync leaves a file in new/ that nobody was promised;
 	 * the queue delivering it anyway is the safe side. */
 	if (f->fd >= 0) {

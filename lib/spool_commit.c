@@ -4,10 +4,11 @@
  * Sessions that finish DATA at about the same time hand their files to
  * one committer thread per process.  It takes everything queued, makes
  * the data durable with one syncfs() for the group (one fdatasync when
- * alone), renames each file into new/, and fsyncs the one new/ directory
- * touched (a second syncfs when the group touched several).  Only then is each session told, in its own event loop,
- * so no 250 leaves before its own file and directory are durable, and a
- * burst of N messages costs two journal commits instead of 2N.
+ * alone), renames each file into new/, and makes the renames durable
+ * (lib/dirsync: an fsync of the one new/ touched, one syncfs for
+ * several).  Only then is each session told, in its own event loop, so
+ * no 250 leaves before its own file and directory are durable, and a
+ * burst of N messages costs two disk flushes instead of 2N.
  */
 #include <errno.h>
 #include <event2/thread.h>
@@ -16,13 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dirsync.h"
 #include "spool.h"
 #include "spool_int.h"
 #include "xalloc.h"
-
-/* A group's renames in this many new/ directories or more are made
- * durable by one syncfs instead of an fsync of each. */
-#define SYNCFS_MIN_DIRS 2
 
 struct spool_job {
 	struct spool_job *next;
@@ -108,39 +106,29 @@ spool_group_sync(struct spool_job *jobs)
 static void
 spool_group_commit(struct spool *s, struct spool_job *jobs)
 {
-	bool *dirs = xcalloc(s->subspools, sizeof(bool));
-	const char *err = NULL;
-	unsigned ndirs = 0;
+	const char **dirs;
+	size_t n = 0;
 
-	for (struct spool_job *j = jobs; j != NULL; j = j->next)
+	for (struct spool_job *j = jobs; j != NULL; j = j->next, n++)
 		j->ok = true;
+	dirs = xmalloc(n * sizeof(*dirs));
+	n = 0;
 	spool_group_sync(jobs);
 	for (struct spool_job *j = jobs; j != NULL; j = j->next) {
 		if (j->ok && spool_file_publish(j->file, &j->error) < 0)
 			j->ok = false;
 		if (j->ok)
-			dirs[j->file->sub] = true;
+			dirs[n++] = s->new_dirs[j->file->sub];
 	}
-	for (unsigned d = 0; d < s->subspools; d++)
-		ndirs += dirs[d];
-	if (ndirs >= SYNCFS_MIN_DIRS) {
-		/* Each directory fsync is a cache flush of the disk's own;
-		 * one syncfs makes all the renames durable with one. */
-		if (spool_syncfs(s, &err) < 0)
-			for (struct spool_job *j = jobs; j != NULL; j = j->next)
-				if (j->ok) {
-					j->ok = false;
-					j->error = err;
-				}
-	} else
-		for (unsigned d = 0; d < s->subspools; d++)
-			if (dirs[d] && spool_fsync_dir(s, d, &err) < 0)
-				for (struct spool_job *j = jobs; j != NULL;
-				    j = j->next)
-					if (j->ok && j->file->sub == d) {
-						j->ok = false;
-						j->error = err;
-					}
+	if (dirsync(dirs, n) < 0) {
+		const char *err = strerror(errno);
+
+		for (struct spool_job *j = jobs; j != NULL; j = j->next)
+			if (j->ok) {
+				j->ok = false;
+				j->error = err;
+			}
+	}
 	free(dirs);
 	while (jobs != NULL) {
 		struct spool_job *next = jobs->next;

@@ -13,6 +13,7 @@ struct spool_job;
 struct spool {
 	char *dir;
 	unsigned subspools;
+	char **new_dirs;                /* dir/<n>/new for each n */
 	/* committer thread (spool_commit.c) */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -35,10 +36,6 @@ struct spool_file {
 int spool_file_sync_data(struct spool_file *f, const char **error_r);
 int spool_file_sync_data_nosync(struct spool_file *f, const char **error_r);
 int spool_file_publish(struct spool_file *f, const char **error_r);
-int spool_fsync_dir(const struct spool *s, unsigned sub,
-    const char **error_r);
-/* Everything on the spool's file system durable (syncfs). */
-int spool_syncfs(const struct spool *s, const char **error_r);
 void spool_committer_init(struct spool *s);
 void spool_committer_stop(struct spool *s);
 

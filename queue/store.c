@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirsync.h"
 #include "queue.h"
 #include "xalloc.h"
 
@@ -80,33 +81,21 @@ store_dir_dirty(struct dirset *ds, unsigned sub)
 	ds->dirs[ds->n++] = sub;
 }
 
+/* The cur/ directories of ds durable (lib/dirsync); ds emptied. */
 static void
 store_sync_dirs(struct dirset *ds)
 {
-	if (ds->n >= 2) {
-		/* Each directory fsync is a cache flush of the disk's own;
-		 * one syncfs covers them all with one. */
-		int fd = open(Q.spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char **dirs = xmalloc((ds->n ? ds->n : 1) * sizeof(*dirs));
 
-		if (fd < 0 || syncfs(fd) < 0)
-			log_exc(QLOG, "queue: cannot syncfs %s: %s",
-			    Q.spool_dir, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		ds->n = 0;
-		return;
-	}
-	for (size_t i = 0; i < ds->n; i++) {
-		char *p = xasprintf("%s/%u/cur", Q.spool_dir, ds->dirs[i]);
-		int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (fd < 0 || fsync(fd) < 0)
-			log_exc(QLOG, "queue: cannot fsync %s: %s", p,
-			    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(p);
-	}
+	for (size_t i = 0; i < ds->n; i++)
+		dirs[i] = xasprintf("%s/%u/cur", Q.spool_dir, ds->dirs[i]);
+	if (dirsync((const char *const *)dirs, ds->n) < 0)
+		log_exc(QLOG, "queue: cannot sync %s%s: %s", dirs[0],
+		    ds->n > 1 ? " and the other cur/ directories" : "",
+		    strerror(errno));
+	for (size_t i = 0; i < ds->n; i++)
+		free(dirs[i]);
+	free(dirs);
 	ds->n = 0;
 }
 
