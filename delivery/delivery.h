@@ -78,7 +78,8 @@ void ldomain_acct(const struct ldomain *d, struct acct_domain *a_r);
 /* message.c: the message of a job. */
 struct dmsg {
 	const char *path;
-	int fd;                         /* kept from dmsg_load, or -1 */
+	int fd;                         /* kept from dmsg_load for pread by
+	                                 * each copy; -1: not a regular file */
 	off_t offset;
 	off_t size;                     /* bytes of message text; 0 unknown */
 	char **dto;                     /* Delivered-To values, lower case */

@@ -138,8 +138,7 @@ job_start(struct djob *dj, struct maildir_batch *batch)
 
 	jb->dj = dj;
 	jb->now = time(NULL);
-	jb->in_batch = xcalloc(dj->nrcpts ? dj->nrcpts : 1,
-	    sizeof(*jb->in_batch));
+	jb->in_batch = xcalloc(dj->nrcpts, sizeof(*jb->in_batch));
 	log_detail(LOG_DELIVERY, "%s: job: from=<%s> nrcpt=%zu attempt=%lld",
 	    dj->id, dj->sender, dj->nrcpts, dj->attempt);
 	(void)settings_maps_fresh();    /* the old maps serve if it fails */

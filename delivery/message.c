@@ -33,20 +33,9 @@
 int
 dmsg_open(const struct dmsg *m, char **error_r)
 {
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	char skip[4096];
 	off_t left;
-	int fd;
-
-	/* Each copy reads through a duplicate of the descriptor the load
-	 * kept: no second walk of the spool path per mailbox. */
-	if (m->fd >= 0) {
-		fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
-		if (fd >= 0 && lseek(fd, m->offset, SEEK_SET) == m->offset)
-			return fd;
-		if (fd >= 0)
-			close(fd);
-	}
-	fd = open(m->path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		*error_r = xasprintf("cannot open %s: %s", m->path,
