@@ -745,6 +745,17 @@ fetch_run_free(struct session *s)
 	s->fetch = NULL;
 }
 
+/* Wait for the client to read; go on from message next then. */
+static void
+fetch_park(struct session *s, uint32_t next, bool parked)
+{
+	s->fetch->next = next;
+	if (!parked)
+		log_detail(LOG_IMAP, "%s: FETCH waits for the client to read",
+		    s->id);
+	session_wait_output(s, FETCH_OUT_LOW);
+}
+
 void
 fetch_continue(struct session *s)
 {
@@ -761,25 +772,18 @@ fetch_continue(struct session *s)
 		if (fr->changedsince &&
 		    s->mb->msgs[i].modseq <= fr->changedsince)
 			continue;
-		if (fr->f.stream_item >= 0 && msg_file_size(s, i) >= STREAM_MIN) {
+		if (fr->f.stream_item >= 0 &&
+		    msg_file_size(s, i) >= STREAM_MIN) {
 			if (!fetch_stream_start(s, i, &fr->f, fr->uid, &fr->st))
 				fr->missing = true;
 			else if (!stream_pump(s, &fr->st)) {
-				fr->next = i + 1;
-				if (!parked)
-					log_detail(LOG_IMAP, "%s: FETCH waits for "
-					    "the client to read", s->id);
-				session_wait_output(s, FETCH_OUT_LOW);
+				fetch_park(s, i + 1, parked);
 				return;
 			}
 		} else if (!fetch_one(s, i, &fr->f, fr->uid))
 			fr->missing = true;
 		if (out_pending(s) > FETCH_OUT_HIGH && i + 1 < s->mb->count) {
-			fr->next = i + 1;
-			if (!parked)
-				log_detail(LOG_IMAP, "%s: FETCH waits for the "
-				    "client to read", s->id);
-			session_wait_output(s, FETCH_OUT_LOW);
+			fetch_park(s, i + 1, parked);
 			return;
 		}
 	}
