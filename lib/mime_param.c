@@ -132,7 +132,7 @@ param_decode(struct mime_arena *a, struct mime_param *p)
 {
 	const char *v = p->value, *q1, *q2, *s;
 	struct buf d;
-	int h, l;
+	int c;
 
 	buf_init(&d, strlen(v), 0);
 	q1 = strchr(v, '\'');
@@ -148,9 +148,8 @@ param_decode(struct mime_arena *a, struct mime_param *p)
 		s = v;
 	}
 	for (; *s != '\0'; s++) {
-		if (*s == '%' && (h = hex_digit((unsigned char)s[1])) >= 0 &&
-		    (l = hex_digit((unsigned char)s[2])) >= 0) {
-			buf_putc(&d, h * 16 + l);
+		if (*s == '%' && (c = hex_byte(s + 1)) >= 0) {
+			buf_putc(&d, (char)c);
 			s += 2;
 		} else {
 			buf_putc(&d, *s);

@@ -14,7 +14,7 @@ static void
 decode_qp(const char *s, size_t n, struct buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
-		int h, l;
+		int h;
 
 		if (s[i] != '=') {
 			buf_putc(out, s[i]);
@@ -28,9 +28,8 @@ decode_qp(const char *s, size_t n, struct buf *out)
 			i += 2;
 			continue;
 		}
-		if (i + 2 < n && (h = hex_digit((unsigned char)s[i + 1])) >= 0 &&
-		    (l = hex_digit((unsigned char)s[i + 2])) >= 0) {
-			buf_putc(out, (char)(h * 16 + l));
+		if (i + 2 < n && (h = hex_byte(s + i + 1)) >= 0) {
+			buf_putc(out, (char)h);
 			i += 2;
 		} else
 			buf_putc(out, '=');
@@ -48,8 +47,8 @@ decode_base64(const char *s, size_t n, struct buf *out)
 	int bits = 0;
 
 	if (!ready) {
-		const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-		    "vwxyz0123456789+/";
+		const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789+/";
 
 		memset(val, -1, sizeof(val));
 		for (int i = 0; a[i] != '\0'; i++)

@@ -343,12 +343,11 @@ passwd_unhex(const char *s, unsigned char *out, size_t n)
 	if (strlen(s) != 2 * n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int hi = hex_digit((unsigned char)s[2 * i]);
-		int lo = hex_digit((unsigned char)s[2 * i + 1]);
+		int c = hex_byte(s + 2 * i);
 
-		if (hi < 0 || lo < 0)
+		if (c < 0)
 			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
+		out[i] = (unsigned char)c;
 	}
 	return 0;
 }

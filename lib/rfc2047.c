@@ -25,12 +25,11 @@ decode_q(const char *s, size_t n, struct buf *out)
 		if (s[i] == '_')
 			buf_putc(out, ' ');
 		else if (s[i] == '=') {
-			int h, l;
+			int c;
 
-			if (i + 2 >= n || (h = hex_digit((unsigned char)s[i + 1])) < 0 ||
-			    (l = hex_digit((unsigned char)s[i + 2])) < 0)
+			if (i + 2 >= n || (c = hex_byte(s + i + 1)) < 0)
 				return false;
-			buf_putc(out, (char)(h * 16 + l));
+			buf_putc(out, (char)c);
 			i += 2;
 		} else
 			buf_putc(out, s[i]);
