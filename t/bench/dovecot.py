@@ -17,6 +17,7 @@ installed with apt when missing and we are root, services kept from
 starting.
 """
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -25,7 +26,7 @@ import tempfile
 
 import authmaps
 from benchlib import apt_install
-from tern import free_port, wait_for
+from tern import BIN, Instance, free_port, wait_for
 
 PASSWORD = "Bench-pw-1"
 # SHA-512-crypt at its lowest cost: Dovecot's cache keeps the hash and
@@ -66,6 +67,30 @@ def fill_maildir(path, owner, nmsgs, sizes=None):
             for n in dirs + files:
                 os.chown(os.path.join(root, n), *owner)
         os.chown(os.path.dirname(path), *owner)
+
+
+def tern_instance(proto, users, conf):
+    """Tern's side: pop3d or imapd (2 workers) beside auth, its maps
+    letting each of users log in with PASSWORD, conf on top.  Returns
+    (inst, owner), owner the mail user's (uid, gid) when we are root,
+    for fill_maildir."""
+    program = {"pop3": "pop3d", "imap": "imapd"}[proto]
+    inst = Instance(services={
+        proto: {"program": os.path.join(BIN, program), "workers": 2},
+        "auth": {"program": os.path.join(BIN, "auth"),
+                 "listen": ["unix:auth.sock"]}},
+        conf=dict({"mail_dir": "mail", "log_level_auth": "exceptions"},
+                  **conf))
+    owner = None
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam(inst.conf["mail_user"])
+        owner = (pw.pw_uid, pw.pw_gid)
+    h = authmaps.hash_password(PASSWORD, "$6$", ROUNDS)
+    authmaps.write_maps(inst.path("state", "maps"),
+                        domains={"example.com": {"disabled": "no"}},
+                        users={u: {"disabled": "0"} for u in users},
+                        passwd={u: h for u in users}, cram={}, owner=owner)
+    return inst, owner
 
 
 def ensure_dovecot(proto):

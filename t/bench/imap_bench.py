@@ -29,7 +29,6 @@ at the end, whatever happens.  The whole run stops after --limit seconds.
 """
 import argparse
 import os
-import pwd
 import re
 import resource
 import shutil
@@ -37,11 +36,9 @@ import socket
 import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tern import Instance, BIN                          # noqa: E402
-import authmaps                                         # noqa: E402
 from benchlib import run_clients                        # noqa: E402
-from dovecot import (PASSWORD, ROUNDS, Dovecot, ensure_dovecot,  # noqa
-                     fill_maildir, message)
+from dovecot import (PASSWORD, Dovecot, ensure_dovecot,  # noqa
+                     tern_instance, fill_maildir, message)
 from postfix import pss_of                              # noqa: E402
 
 
@@ -194,23 +191,9 @@ def main():
     want = min(hard, max(a.idle, a.dovecot_idle) + 1000)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
 
-    inst = Instance(services={
-        "imap": {"program": os.path.join(BIN, "imapd"), "workers": 2},
-        "auth": {"program": os.path.join(BIN, "auth"),
-                 "listen": ["unix:auth.sock"]}},
-        conf={"mail_dir": "mail", "log_level_imap": "exceptions",
-              "log_level_auth": "exceptions",
-              "imap_max_connections": "0"})
-    owner = None
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam(inst.conf["mail_user"])
-        owner = (pw.pw_uid, pw.pw_gid)
     users = ["u%d@example.com" % i for i in range(a.clients)]
-    h = authmaps.hash_password(PASSWORD, "$6$", ROUNDS)
-    authmaps.write_maps(inst.path("state", "maps"),
-                        domains={"example.com": {"disabled": "no"}},
-                        users={u: {"disabled": "0"} for u in users},
-                        passwd={u: h for u in users}, cram={}, owner=owner)
+    inst, owner = tern_instance("imap", users, {
+        "log_level_imap": "exceptions", "imap_max_connections": "0"})
     t0 = time.monotonic()
     fill(inst.path("mail"), users, owner, a.msgs)
     dmail = inst.path("dovecot-mail")

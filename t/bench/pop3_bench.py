@@ -31,17 +31,14 @@ Dovecot is stopped at the end, whatever happens.
 """
 import argparse
 import os
-import pwd
 import shutil
 import socket
 import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tern import Instance, BIN                          # noqa: E402
-import authmaps                                         # noqa: E402
 from benchlib import run_clients                        # noqa: E402
-from dovecot import (PASSWORD, ROUNDS, Dovecot, ensure_dovecot,  # noqa
-                     fill_maildir)
+from dovecot import (PASSWORD, Dovecot, ensure_dovecot,  # noqa
+                     tern_instance, fill_maildir)
 
 DEADLINE = [0.0]
 
@@ -160,25 +157,11 @@ def main():
     a.big = max(0, min(a.big, 200000))
     DEADLINE[0] = time.monotonic() + a.limit
 
-    inst = Instance(services={
-        "pop3": {"program": os.path.join(BIN, "pop3d"), "workers": 2},
-        "auth": {"program": os.path.join(BIN, "auth"),
-                 "listen": ["unix:auth.sock"]}},
-        conf={"mail_dir": "mail", "log_level_pop": "exceptions",
-              "log_level_auth": "exceptions",
-              "pop_max_connections": "0"})
-    owner = None
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam(inst.conf["mail_user"])
-        owner = (pw.pw_uid, pw.pw_gid)
     users = ["u%d@example.com" % i for i in range(a.users)]
     big_user = "big@example.com" if a.big else None
     every = users + ([big_user] if big_user else [])
-    h = authmaps.hash_password(PASSWORD, "$6$", ROUNDS)
-    authmaps.write_maps(inst.path("state", "maps"),
-                        domains={"example.com": {"disabled": "no"}},
-                        users={u: {"disabled": "0"} for u in every},
-                        passwd={u: h for u in every}, cram={}, owner=owner)
+    inst, owner = tern_instance("pop3", every, {
+        "log_level_pop": "exceptions", "pop_max_connections": "0"})
     mail = inst.path("mail")
     sizes = [2000, 4000, 8000, 16000, 30000, 60000, 2000, 4000, 120000,
              2000, 8000, 1000000]

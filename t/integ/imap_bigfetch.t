@@ -20,12 +20,19 @@ import imap                            # noqa: E402
 N, SIZE = 120, 200 * 1024
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return 0
+def proc_sum(pids, name, key):
+    """The number after key in /proc/<pid>/<name>, summed over pids."""
+    total = 0
+    for pid in pids:
+        with open("/proc/%d/%s" % (pid, name)) as f:
+            for ln in f:
+                if ln.startswith(key):
+                    total += int(ln.split()[1])
+    return total
+
+
+def rss_kb(pids):
+    return proc_sum(pids, "status", "VmRSS:")
 
 
 def body(i):
@@ -49,11 +56,11 @@ with inst:
     r = imap.Raw(inst.port("imap"), timeout=60)
     r.cmd('LOGIN alice@example.com "%s"' % imap.PW, "l")
     r.cmd("SELECT INBOX", "s")
-    before = sum(rss_kb(p) for p in pids)
+    before = rss_kb(pids)
     r.send("f FETCH 1:* (BODY.PEEK[])\r\nn NOOP\r\n")
     wait_for(lambda: "FETCH waits for the client to read" in
              inst.log("imap"), what="imapd to wait for the client")
-    grown = sum(rss_kb(p) for p in pids) - before
+    grown = rss_kb(pids) - before
     diag("imapd grew by %d KB while %d MB of answer waited" %
          (grown, N * SIZE // 1024 // 1024))
     ok(grown < 8 * 1024, "memory bounded while the client does not read "
@@ -82,13 +89,13 @@ with inst:
     imap.deliver(inst, big, folder="Huge")
     r.cmd("SELECT Huge", "h")
     pids = [int(p) for p in inst.status()["imap"]["pids"].split(",") if p]
-    before = sum(rss_kb(p) for p in pids)
+    before = rss_kb(pids)
     marks = inst.log("imap").count("FETCH waits for the client to read")
     r.send("g FETCH 1 (UID RFC822.SIZE BODY[])\r\n")
     wait_for(lambda: inst.log("imap").count(
         "FETCH waits for the client to read") > marks,
         what="imapd to wait for the client again")
-    grown = sum(rss_kb(p) for p in pids) - before
+    grown = rss_kb(pids) - before
     # read whole it would be twice its size (the message, the output);
     # ASan's quarantine makes the figure noisy, hence the margin
     ok(grown < len(big) // 1024 * 2 // 3,
@@ -110,14 +117,8 @@ with inst:
     # each piece streamed from where the last ended, so all of them
     # together read the file about twice (once for its size), not once
     # per piece; the pieces make the message again.
-    def rchar(pid):
-        with open("/proc/%d/io" % pid) as f:
-            for ln in f:
-                if ln.startswith("rchar:"):
-                    return int(ln.split()[1])
-        return 0
     CH = 65536
-    before = sum(rchar(p) for p in pids)
+    before = proc_sum(pids, "io", "rchar:")
     pieces, k = [], 0
     while True:
         r.send("p%d FETCH 1 (BODY.PEEK[]<%d.%d>)\r\n" % (k, k * CH, CH))
@@ -133,7 +134,7 @@ with inst:
         k += 1
         if k > len(want) // CH + 2:
             break
-    read = sum(rchar(p) for p in pids) - before
+    read = proc_sum(pids, "io", "rchar:") - before
     ok(b"".join(pieces) == want and len(pieces) == -(-len(want) // CH),
        "%d pieces of 64 KB make the message, then \"\" past its end" %
        len(pieces))

@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -417,13 +419,18 @@ static void
 test_killed(void)
 {
 	char *md = P("mail/example.com/", "killed"), *err = NULL, *nd, *td;
-	int p[2], st;
+	int p[2], st, ifd;
 	pid_t pid;
 	char chunk[4096];
 	bool seen = false;
 
 	maildir_create(md, &err);
-	if (pipe(p) < 0)
+	td = xasprintf("%s/tmp", md);
+	nd = xasprintf("%s/new", md);
+	/* told of every write in tmp/: the wait below needs no sleep */
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0 || inotify_add_watch(ifd, td, IN_CREATE | IN_MODIFY) < 0 ||
+	    pipe(p) < 0)
 		return;
 	pid = fork();
 	if (pid == 0) {
@@ -438,15 +445,15 @@ test_killed(void)
 	for (int i = 0; i < 40; i++)
 		if (write(p[1], chunk, sizeof(chunk)) < 0)
 			break;
-	td = xasprintf("%s/tmp", md);
-	nd = xasprintf("%s/new", md);
-	/* Poll, with a deadline, for the partial file to show in tmp/. */
+	/* Look for the partial file in tmp/ after each write there, until
+	 * a deadline. */
 	struct timespec deadline;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += 10;
 	while (!seen && !past(&deadline)) {
-		char *f = first_file(td);
+		struct pollfd pf = { .fd = ifd, .events = POLLIN };
+		char *f = first_file(td), ev[4096];
 
 		if (f != NULL) {
 			char *fp = xasprintf("%s/%s", td, f);
@@ -456,9 +463,11 @@ test_killed(void)
 			free(fp);
 			free(f);
 		}
-		if (!seen)
-			usleep(1000);       /* the poll's period */
+		if (!seen && poll(&pf, 1, 1000) > 0)
+			while (read(ifd, ev, sizeof(ev)) > 0)
+				;
 	}
+	close(ifd);
 	ok(seen, "the writer has a partial file in tmp/");
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
