@@ -6,9 +6,10 @@
  * up to its mailbox copies, which wait in tmp/ for the commit that ends
  * this turn of the event loop (commit.c), shared with the jobs that came
  * on the other connections meanwhile; the result goes out after it.  The
- * queue sends a connection's next job only after its result.  A frame that is not a well-formed job closes the
- * connection (logged at exceptions level): the queue then treats the job
- * as deferred, which is always safe.
+ * queue sends a connection's next job only after its result.  A frame
+ * that is not a well-formed job closes the connection (logged at
+ * exceptions level): the queue then treats the job as deferred, which is
+ * always safe.
  *
  * On a drain (SIGTERM) no new job is started; each connection is closed
  * one turn of the event loop later, once the last result has been handed

@@ -139,8 +139,8 @@ flags_for_folder(uint32_t flags, const struct imap_keywords *from,
 		if (j >= 0)
 			out |= IMAP_F_KW(j);
 		else
-			log_msg(LOG_IMAP, "%s: keyword %s not kept (%s)", to_dir,
-			    from->name[i], j == -2 ? "26 already" :
+			log_msg(LOG_IMAP, "%s: keyword %s not kept (%s)",
+			    to_dir, from->name[i], j == -2 ? "26 already" :
 			    "cannot write tern-keywords");
 	}
 	return out;

@@ -36,8 +36,8 @@ header_end(const char *d, size_t len, size_t from)
 	if (len >= 2 && memcmp(d, "\r\n", 2) == 0)
 		return 2;
 	from = from > 3 ? from - 3 : 0;
-	const char *e = len > from ? memmem(d + from, len - from, "\r\n\r\n", 4) :
-	    NULL;
+	const char *e = len > from ?
+	    memmem(d + from, len - from, "\r\n\r\n", 4) : NULL;
 
 	return e != NULL ? (size_t)(e - d) + 4 : 0;
 }

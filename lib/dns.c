@@ -126,15 +126,13 @@ dns_server_parse(const char *item, struct sockaddr_storage *ss,
 		}
 		v6 = true;
 	} else {
-		end = strchr(item, ':');
+		const char *colon = strchr(item, ':');
+
 		/* two colons or more: an IPv6 address, without a port */
-		v6 = end != NULL && strchr(end + 1, ':') != NULL;
-		if (v6)
-			end = item + strlen(item);
-		else if (end != NULL)
-			port_s = end + 1;
-		else
-			end = item + strlen(item);
+		v6 = colon != NULL && strchr(colon + 1, ':') != NULL;
+		end = colon != NULL && !v6 ? colon : item + strlen(item);
+		if (end == colon)
+			port_s = colon + 1;
 	}
 	if ((size_t)(end - start) >= sizeof(host)) {
 		*why_r = "not an IP address";
@@ -303,7 +301,8 @@ mx_shuffle(struct dns_mx *mx, size_t n)
 		for (hi = lo + 1; hi < n && mx[hi].pref == mx[lo].pref; hi++)
 			;
 		for (size_t i = hi - 1; i > lo; i--) {
-			size_t j = lo + arc4random_uniform((uint32_t)(i - lo + 1));
+			size_t j = lo +
+			    arc4random_uniform((uint32_t)(i - lo + 1));
 			struct dns_mx t = mx[i];
 
 			mx[i] = mx[j];

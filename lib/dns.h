@@ -1,12 +1,12 @@
 /*
- * dns - MX and address lookups for the remote delivery agent, through
- * the servers of the tern.conf key dns_servers (the reference's DNS
- * servers; IPv4 "ip" or "ip:port", IPv6 "ip6" or "[ip6]:port") or, when it is empty, the system's
- * resolver configuration.  Blocking, bounded by dns_timeout and
- * dns_retries: it runs in the delivery agents, one job per process at a
- * time, and in smtpd's MX-check thread (smtpd/mxaddrs.c), never in an
- * event loop.  Not thread-safe: one thread per process uses it.  Built
- * on glibc's libresolv.
+ * dns - MX and address lookups for the remote delivery agent, through the
+ * servers of the tern.conf key dns_servers (the reference's DNS servers;
+ * IPv4 "ip" or "ip:port", IPv6 "ip6" or "[ip6]:port") or, when it is
+ * empty, the system's resolver configuration.  Blocking, bounded by
+ * dns_timeout and dns_retries: it runs in the delivery agents, one job
+ * per process at a time, and in smtpd's MX-check thread
+ * (smtpd/mxaddrs.c), never in an event loop.  Not thread-safe: one thread
+ * per process uses it.  Built on glibc's libresolv.
  *
  * Answers with records are cached in the process for their smallest TTL
  * (at most an hour), answers that a name or record does not exist for a
@@ -40,18 +40,19 @@ struct dns_mx {
 
 /*
  * Resolver settings: servers ("192.0.2.53", "127.0.0.1:5353",
- * "2001:db8::53", "[::1]:5353"), at most 3, none for the system's; per-try timeout in seconds, tries.
- * Cached answers are forgotten.
+ * "2001:db8::53", "[::1]:5353"), at most 3, none for the system's;
+ * per-try timeout in seconds, tries.  Cached answers are forgotten.
  * 0, or -1 with *why_r naming the bad item.
  */
 int dns_config(const char *const *servers, size_t n, int timeout_s,
     int tries, const char **why_r);
 
 /*
- * The MX hosts of domain, lowest preference first (equal ones in a
- * random order, new at each call: RFC 5321 5.1 spreads the load).  DNS_OK with *n_r = 0: the domain exists but has no MX
- * (deliver to its own address, RFC 5321 5.1).  err gets a reason for
- * logs and bounces when the status is not DNS_OK.
+ * The MX hosts of domain, lowest preference first (equal ones in a random
+ * order, new at each call: RFC 5321 5.1 spreads the load).  DNS_OK with
+ * *n_r = 0: the domain exists but has no MX (deliver to its own address,
+ * RFC 5321 5.1).  err gets a reason for logs and bounces when the status
+ * is not DNS_OK.
  */
 enum dns_status dns_mx(const char *domain, struct dns_mx *out, size_t max,
     size_t *n_r, char *err, size_t errlen);

@@ -18,10 +18,11 @@
  *
  * Flags live in the file names (":2,<letters>", letters sorted: D draft,
  * F flagged, R answered, S seen, T deleted, then a-z for the folder's
- * keywords, see imap_keywords.h), so other maildir tools agree.  A sync moves new/ files to cur/ (adding ":2,"), reads cur/ and
- * the list, gives every file without a UID the next one (in name order:
- * maildir names start with the delivery time), and gives a message whose
- * flags differ from its last line a new MODSEQ.
+ * keywords, see imap_keywords.h), so other maildir tools agree.  A sync
+ * moves new/ files to cur/ (adding ":2,"), reads cur/ and the list, gives
+ * every file without a UID the next one (in name order: maildir names
+ * start with the delivery time), and gives a message whose flags differ
+ * from its last line a new MODSEQ.
  *
  * Damage: a missing list is rebuilt with a new UIDVALIDITY (the UIDs are
  * gone); malformed lines (a torn last append, say) are skipped and the

@@ -134,7 +134,8 @@ utf8_contains_fold(const char *hay, size_t hlen, const char *needle,
 		return false;
 	}
 	size_t fl, nl;
-	char *fh = utf8_fold(hay, hlen, &fl), *fn = utf8_fold(needle, nlen, &nl);
+	char *fh = utf8_fold(hay, hlen, &fl);
+	char *fn = utf8_fold(needle, nlen, &nl);
 	bool r = memmem(fh, fl, fn, nl) != NULL;
 
 	free(fh);

@@ -92,7 +92,7 @@ scan_timer_arm(void)
 static void
 scan_sweep_tmp(void)
 {
-	time_t cutoff = time(NULL) - TMP_STALE_S;
+	time_t now = time(NULL), cutoff = now - TMP_STALE_S;
 
 	for (size_t i = 0; i < SC.nsubs; i++) {
 		char *p = xasprintf("%s/%u/tmp", Q.spool_dir, SC.subs[i]);
@@ -109,7 +109,7 @@ scan_sweep_tmp(void)
 			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 				log_msg(QLOG, "queue: removed %s/%s, left "
 				    "unfinished %lld hours ago", p, de->d_name,
-				    (long long)(time(NULL) - st.st_mtime) / 3600);
+				    (long long)(now - st.st_mtime) / 3600);
 		}
 		if (d != NULL)
 			closedir(d);

@@ -13,8 +13,9 @@
  * every smtpd process counts its sessions for smtp_max_connections.
  * Reads: state_dir/maps (policy, EXPN), routing.conf (forwarded domains
  * are accepted like our own; for [smarthost] backup MX, the domain's MX
- * is looked up through dns_servers in a helper thread, mxaddrs.c).  Keys: smtp_*, submission_bare_line_endings, hostname,
- * hostnames, auth_timeout, tls_*, spool_*, log_level_smtp.
+ * is looked up through dns_servers in a helper thread, mxaddrs.c).  Keys:
+ * smtp_*, submission_bare_line_endings, hostname, hostnames,
+ * auth_timeout, tls_*, spool_*, log_level_smtp.
  *
  * Event-driven: one process serves many sessions (session.c); nothing in
  * it blocks: logins go to the auth daemon, spool commits to the spool's

@@ -9,7 +9,8 @@
  * dns_servers, as for remote delivery); answers come back through the
  * event loop.  A lookup looks at the first 10 MX hosts at most and stops
  * after two that do not answer, so a client never waits for minutes; a
- * domain whose lookup failed is answered "try later" at once for 30 s.  Nothing here touches the event loop from the thread but
+ * domain whose lookup failed is answered "try later" at once for 30 s.
+ * Nothing here touches the event loop from the thread but
  * event_active().
  */
 #ifndef TERN_SMTPD_MXADDRS_H
